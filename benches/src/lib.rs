@@ -1,0 +1,1 @@
+//! Criterion benchmarks over the request-forwarding path; the benches live in `benches/benches/`.

@@ -1,0 +1,3 @@
+//! A faithful, fast mock of the 1Password Connect REST API.
+//!
+//! Work in progress: the server lands with the Connect issue.
