@@ -1,3 +1,8 @@
 //! A faithful, fast mock of the 1Password Connect REST API.
-//!
-//! Work in progress: the server lands with the Connect issue.
+
+pub mod admin;
+pub mod auth;
+pub mod filter;
+pub mod generate;
+pub mod ids;
+pub mod totp;
