@@ -1,3 +1,5 @@
-//! The 1Password Connect API: model types and an async client.
+//! The 1Password Connect API: model types shared by clients and servers, and an async client.
 //!
-//! Work in progress: the model and client land with the Connect issue.
+//! - [`model`]: serde types (vaults, items, fields, files, patch operations, errors, activity).
+
+pub mod model;
