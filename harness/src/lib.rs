@@ -1,1 +1,21 @@
-//! End-to-end harness: real OpenBao, the Connect mock, plugin registration.
+//! End-to-end harness: provisions the real OpenBao server, starts it (and the Connect mock) as
+//! processes, builds and registers plugins, and gives tests a typed client for the Vault API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use harness::launch::process::OpenBao;
+//! let bao = OpenBao::start().await?;
+//! let written = bao.client().write("secret/data/hello", &serde_json::json!({"data": {"a": "b"}})).await?;
+//! assert_eq!(written.status, 200);
+//! # Ok(()) }
+//! ```
+
+pub mod launch;
+pub mod plugin;
+pub mod provision;
+pub mod vault_api;
+
+/// True when running under CI (`CI=true`), where a missing prerequisite is a failure, not a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}

@@ -1,0 +1,3 @@
+//! Starting the servers a test talks to.
+
+pub mod process;
