@@ -1,0 +1,374 @@
+//! A backend: the route table, dispatch, existence checks, help and lifecycle hooks.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use regex::Captures;
+use serde_json::{Map, Value};
+
+use super::error::Error;
+use super::path::{HandlerResult, Path};
+use super::request::{Operation, Request};
+use super::response::Response;
+
+type Hook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
+type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync>;
+type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
+
+/// Paths with special treatment by the host (see Vault's `logical.Paths`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecialPaths {
+    /// Paths that need `sudo` capability (exact, or prefix with a trailing `*`).
+    pub root: Vec<String>,
+    /// Paths readable without a token.
+    pub unauthenticated: Vec<String>,
+    /// Paths stored locally (not replicated).
+    pub local_storage: Vec<String>,
+    /// Paths whose storage is seal-wrapped.
+    pub seal_wrap_storage: Vec<String>,
+}
+
+/// A mounted engine: shared state `S` plus routes and hooks. Build one per mount in the
+/// factory given to [`crate::serve`].
+pub struct Backend<S> {
+    state: Arc<S>,
+    paths: Vec<Path<S>>,
+    help: String,
+    special_paths: SpecialPaths,
+    initialize: Option<Hook<S>>,
+    cleanup: Option<CleanupHook<S>>,
+    invalidate: Option<InvalidateHook<S>>,
+}
+
+impl<S: Send + Sync + 'static> Backend<S> {
+    /// A backend around the mount's shared state.
+    pub fn new(state: Arc<S>) -> Self {
+        Self {
+            state,
+            paths: Vec::new(),
+            help: String::new(),
+            special_paths: SpecialPaths::default(),
+            initialize: None,
+            cleanup: None,
+            invalidate: None,
+        }
+    }
+
+    /// Adds a route. Routes are tried in the order they were added; the first match wins.
+    #[must_use]
+    pub fn path(mut self, path: Path<S>) -> Self {
+        self.paths.push(path);
+        self
+    }
+
+    /// Help for the whole backend (answered for `?help=1` on the mount root).
+    #[must_use]
+    pub fn help(mut self, text: impl Into<String>) -> Self {
+        self.help = text.into();
+        self
+    }
+
+    /// Special paths (unauthenticated, root, …).
+    #[must_use]
+    pub fn special_paths(mut self, paths: SpecialPaths) -> Self {
+        self.special_paths = paths;
+        self
+    }
+
+    /// Runs after Setup, when storage is writable (on mount, reload and unseal). An error is
+    /// returned to the host, which leaves a half-mounted backend: prefer logging and retrying
+    /// lazily over failing.
+    #[must_use]
+    pub fn on_initialize<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        self.initialize = Some(Arc::new(move |state| Box::pin(hook(state))));
+        self
+    }
+
+    /// Runs when the mount goes away (unmount, reload, seal); may run more than once.
+    #[must_use]
+    pub fn on_cleanup<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.cleanup = Some(Arc::new(move |state| Box::pin(hook(state))));
+        self
+    }
+
+    /// Called with a storage key (relative to the mount) another node changed; drop caches.
+    #[must_use]
+    pub fn on_invalidate<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&S, &str) + Send + Sync + 'static,
+    {
+        self.invalidate = Some(Arc::new(hook));
+        self
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &Arc<S> {
+        &self.state
+    }
+
+    /// The special paths.
+    pub fn get_special_paths(&self) -> &SpecialPaths {
+        &self.special_paths
+    }
+
+    /// Reports invalid route patterns (checked at Setup so a broken engine fails to mount).
+    pub fn validate(&self) -> Result<(), Error> {
+        for path in &self.paths {
+            if let Err(why) = &path.regex {
+                return Err(Error::internal(why.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn route<'s, 'p>(&'s self, path: &'p str) -> Option<(&'s Path<S>, Captures<'p>)> {
+        self.paths.iter().find_map(|route| {
+            let regex = route.regex.as_ref().ok()?;
+            regex.captures(path).map(|caps| (route, caps))
+        })
+    }
+
+    /// Dispatches a request: route match, field decoding, the operation's handler. A panic in
+    /// the handler becomes a 500 error.
+    pub async fn handle(&self, mut req: Request) -> HandlerResult {
+        match req.operation {
+            // No canonical paths: the host keeps the original path.
+            Operation::ResolvePath => return Err(Error::UnsupportedPath),
+            Operation::Rollback => return Ok(None),
+            Operation::Help => return Ok(Some(self.help_response(&req.path))),
+            _ => {}
+        }
+        let path = std::mem::take(&mut req.path);
+        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+        let handler = route
+            .handler(req.operation)
+            .ok_or(Error::UnsupportedOperation)?
+            .clone();
+        route.bind(&mut req, &captures, true)?;
+        drop(captures);
+        req.path = path;
+        let state = self.state.clone();
+        guard(async move { handler(req, state).await }).await?
+    }
+
+    /// Runs the route's existence check: `Ok(None)` when the route has none (or the input
+    /// does not decode, which the request itself then reports).
+    pub async fn exists(&self, mut req: Request) -> Result<Option<bool>, Error> {
+        let path = std::mem::take(&mut req.path);
+        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+        let Some(check) = route.existence.clone() else {
+            return Ok(None);
+        };
+        if route.bind(&mut req, &captures, false).is_err() {
+            return Ok(None);
+        }
+        drop(captures);
+        req.path = path;
+        let state = self.state.clone();
+        guard(async move { check(req, state).await })
+            .await?
+            .map(Some)
+    }
+
+    fn help_response(&self, path: &str) -> Response {
+        let text = match self.route(path) {
+            Some((route, _)) => route.help(),
+            None => self.help.clone(),
+        };
+        let mut data = Map::with_capacity(1);
+        data.insert("help".into(), Value::String(text));
+        Response::with_data(data)
+    }
+
+    pub(crate) async fn initialize(&self) -> Result<(), Error> {
+        match &self.initialize {
+            Some(hook) => guard(hook(self.state.clone())).await?,
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) async fn cleanup(&self) {
+        if let Some(hook) = &self.cleanup {
+            let _ = guard(hook(self.state.clone())).await;
+        }
+    }
+
+    pub(crate) fn invalidate(&self, key: &str) {
+        if let Some(hook) = &self.invalidate {
+            let hook = AssertUnwindSafe(|| hook(&self.state, key));
+            if std::panic::catch_unwind(hook).is_err() {
+                tracing::error!(key, "invalidate hook panicked");
+            }
+        }
+    }
+}
+
+/// Turns a panic inside `fut` into a 500 error.
+async fn guard<T>(fut: impl Future<Output = T>) -> Result<T, Error> {
+    AssertUnwindSafe(fut).catch_unwind().await.map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "handler panicked");
+        Error::internal("internal error: the request handler failed unexpectedly")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::framework::field::Field;
+    use crate::storage::InMemoryStorage;
+    use serde_json::json;
+
+    struct State {
+        prefix: String,
+    }
+
+    fn backend() -> Backend<State> {
+        Backend::new(Arc::new(State {
+            prefix: "p:".into(),
+        }))
+        .path(
+            Path::new("items/(?P<name>[a-z]+)")
+                .field(Field::string("name"))
+                .field(Field::int("count").default(json!(1)))
+                .field(Field::bool("flag").required())
+                .read(|req: Request, state: Arc<State>| async move {
+                    let mut data = Map::new();
+                    let name = req.get_str("name").unwrap_or_default();
+                    data.insert("name".into(), json!(format!("{}{name}", state.prefix)));
+                    data.insert("count".into(), json!(req.get_int("count")));
+                    data.insert("has_count".into(), json!(req.has("count")));
+                    Ok(Some(Response::with_data(data)))
+                })
+                .update(|_, _| async { Ok(None) })
+                .exists(|req: Request, _| async move { Ok(req.get_str("name") == Some("old")) }),
+        )
+        .path(Path::new("boom").read(|_, _| async { panic!("kaboom") }))
+    }
+
+    fn request(op: Operation, path: &str, data: Value) -> Request {
+        let Value::Object(data) = data else {
+            panic!("object expected")
+        };
+        Request::new(op, path, data, Arc::new(InMemoryStorage::new()))
+    }
+
+    #[tokio::test]
+    async fn dispatch_decodes_fields_with_defaults_and_captures() {
+        let b = backend();
+        let resp = b
+            .handle(request(
+                Operation::Read,
+                "items/abc",
+                json!({"name": "ignored"}),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let data = resp.data.unwrap();
+        assert_eq!(data["name"], json!("p:abc"));
+        assert_eq!(data["count"], json!(1));
+        assert_eq!(data["has_count"], json!(false));
+        let resp = b
+            .handle(request(Operation::Read, "items/abc", json!({"count": "5"})))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.data.unwrap()["count"], json!(5));
+    }
+
+    #[tokio::test]
+    async fn errors_for_bad_input_paths_and_operations() {
+        let b = backend();
+        let bad = b
+            .handle(request(Operation::Read, "items/abc", json!({"count": "x"})))
+            .await
+            .unwrap_err();
+        assert_eq!(bad.http_status(), 400);
+        let missing = b
+            .handle(request(Operation::Update, "items/abc", json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.http_status(), 400);
+        assert!(missing.to_string().contains("flag"));
+        assert_eq!(
+            b.handle(request(Operation::Read, "nope", json!({})))
+                .await
+                .unwrap_err(),
+            Error::UnsupportedPath
+        );
+        assert_eq!(
+            b.handle(request(Operation::Delete, "items/abc", json!({})))
+                .await
+                .unwrap_err(),
+            Error::UnsupportedOperation
+        );
+        assert_eq!(
+            b.handle(request(Operation::ResolvePath, "items/abc", json!({})))
+                .await
+                .unwrap_err(),
+            Error::UnsupportedPath
+        );
+        assert_eq!(
+            b.handle(request(Operation::Rollback, "", json!({})))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn panics_become_internal_errors() {
+        let err = backend()
+            .handle(request(Operation::Read, "boom", json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(err.http_status(), 500);
+    }
+
+    #[tokio::test]
+    async fn existence_checks_and_help() {
+        let b = backend();
+        assert_eq!(
+            b.exists(request(Operation::Update, "items/old", json!({})))
+                .await
+                .unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            b.exists(request(Operation::Update, "items/new", json!({})))
+                .await
+                .unwrap(),
+            Some(false)
+        );
+        assert_eq!(
+            b.exists(request(Operation::Update, "boom", json!({})))
+                .await
+                .unwrap(),
+            None
+        );
+        let help = b
+            .handle(request(Operation::Help, "items/abc", json!({})))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = help.data.unwrap()["help"].as_str().unwrap().to_owned();
+        assert!(text.contains("count"), "{text}");
+    }
+}

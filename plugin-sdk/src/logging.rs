@@ -1,0 +1,198 @@
+//! `tracing` output as hclog JSON lines on stderr, which the host re-logs at the same level.
+//!
+//! The host (go-plugin) parses each stderr line: JSON with `@level`, `@message`, `@timestamp`
+//! (exactly six fractional digits) and `@module` is logged at that level with the other keys
+//! as key=value pairs. `warning` is not a level it knows, so warnings are written as `warn`.
+
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+
+/// Environment variable that lowers the plugin's own log level (`trace` … `error`, `off`).
+/// The default is `trace`, like Go plugins: the host's log level does the filtering.
+pub const LOG_LEVEL_ENV: &str = "VAULT_PLUGIN_LOG_LEVEL";
+
+/// The hclog name of a level.
+pub fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::TRACE => "trace",
+        Level::DEBUG => "debug",
+        Level::INFO => "info",
+        Level::WARN => "warn",
+        Level::ERROR => "error",
+    }
+}
+
+/// One hclog JSON line (without the newline). `fields` are extra key/values.
+pub fn format_line(
+    timestamp: chrono::DateTime<chrono::Utc>,
+    level: Level,
+    module: &str,
+    message: &str,
+    fields: Map<String, Value>,
+) -> String {
+    let mut object = Map::with_capacity(fields.len() + 4);
+    object.insert(
+        "@timestamp".into(),
+        Value::String(timestamp.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+    );
+    object.insert("@level".into(), Value::String(level_name(level).into()));
+    object.insert("@message".into(), Value::String(message.into()));
+    object.insert("@module".into(), Value::String(module.into()));
+    for (key, value) in fields {
+        if !key.starts_with('@') {
+            object.insert(key, value);
+        }
+    }
+    Value::Object(object).to_string()
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: Map<String, Value>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            self.rest
+                .insert(field.name().into(), Value::String(value.into()));
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.rest.insert(field.name().into(), Value::from(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.rest.insert(field.name().into(), Value::from(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.rest.insert(field.name().into(), Value::from(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let mut text = String::new();
+        let _ = write!(text, "{value:?}");
+        if field.name() == "message" {
+            self.message.push_str(&text);
+        } else {
+            self.rest.insert(field.name().into(), Value::String(text));
+        }
+    }
+}
+
+/// A `tracing` layer writing hclog JSON lines to stderr.
+#[derive(Debug, Default)]
+pub struct HclogLayer;
+
+impl<S: Subscriber> Layer<S> for HclogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let meta = event.metadata();
+        let mut line = format_line(
+            chrono::Utc::now(),
+            *meta.level(),
+            meta.target(),
+            &fields.message,
+            fields.rest,
+        );
+        line.push('\n');
+        // One write per line so lines from different threads never interleave.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+/// The level from [`LOG_LEVEL_ENV`], default `trace`.
+fn configured_level() -> LevelFilter {
+    std::env::var(LOG_LEVEL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::TRACE)
+}
+
+/// Libraries whose own debug/trace output (per HTTP/2 frame, per TLS record) would flood the
+/// server log and cost throughput; only their warnings and errors are kept.
+const QUIET_LIBRARIES: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "rustls",
+    "tokio_rustls",
+    "mio",
+    "tokio",
+];
+
+/// The filter: [`LOG_LEVEL_ENV`] (default `trace`) for the plugin, `warn` for noisy libraries.
+pub fn filter() -> Targets {
+    let level = configured_level();
+    let quiet = level.min(LevelFilter::WARN);
+    QUIET_LIBRARIES
+        .iter()
+        .fold(Targets::new().with_default(level), |targets, library| {
+            targets.with_target(*library, quiet)
+        })
+}
+
+/// Installs the hclog layer as the global subscriber (a second call does nothing).
+pub fn init() {
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer.with_filter(filter()))
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn hclog_line_shape() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+            + chrono::Duration::microseconds(42);
+        let mut extra = Map::new();
+        extra.insert("key".into(), Value::from("v"));
+        extra.insert("@level".into(), Value::from("spoofed"));
+        let line = format_line(at, Level::WARN, "kv", "hello \"x\"", extra);
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed["@timestamp"], "2026-01-02T03:04:05.000042Z");
+        assert_eq!(parsed["@level"], "warn");
+        assert_eq!(parsed["@message"], "hello \"x\"");
+        assert_eq!(parsed["@module"], "kv");
+        assert_eq!(parsed["key"], "v");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn libraries_are_quiet_but_the_plugin_is_not() {
+        let targets = filter();
+        assert!(targets.would_enable("kv_example", &Level::TRACE));
+        assert!(!targets.would_enable("h2::codec", &Level::DEBUG));
+        assert!(targets.would_enable("h2::codec", &Level::WARN));
+    }
+
+    #[test]
+    fn every_level_has_an_hclog_name() {
+        let names: Vec<_> = [
+            Level::TRACE,
+            Level::DEBUG,
+            Level::INFO,
+            Level::WARN,
+            Level::ERROR,
+        ]
+        .into_iter()
+        .map(level_name)
+        .collect();
+        assert_eq!(names, ["trace", "debug", "info", "warn", "error"]);
+    }
+}
