@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod demo;
 pub mod launch;
 pub mod plugin;
 pub mod provision;

@@ -1,6 +1,93 @@
 //! `harness`: the demo (`up`) and the benchmark report (`bench`).
 
-fn main() -> std::process::ExitCode {
-    eprintln!("harness: the demo is not yet available");
-    std::process::ExitCode::FAILURE
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use harness::demo::{self, DemoOptions};
+
+/// Runs the op-connect stack locally.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start mock-connect (demo data), a dev OpenBao and the engine mounted at op/; Ctrl-C stops all.
+    Up {
+        /// Build the engine and the mock with the release profile.
+        #[arg(long)]
+        release: bool,
+        /// OpenBao API port (default: 8200 when free, else any free port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Run the criterion benchmarks (engine vs kv-v2, and the mock) and print their report.
+    Bench {
+        /// Only benchmarks whose name contains this.
+        filter: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Up { release, port } => run_demo(DemoOptions { release, port }).await,
+        Command::Bench { filter } => run_benches(filter),
+    }
+}
+
+async fn run_demo(options: DemoOptions) -> ExitCode {
+    let demo = match demo::up(&options).await {
+        Ok(demo) => demo,
+        Err(err) => {
+            eprintln!("\nThe demo could not start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(vaults) = demo::bao_cli(&demo.bao, &["list", "op/vaults"]) {
+        println!("\n$ vault list op/vaults\n{}", vaults.trim_end());
+    }
+    println!("{}", demo.instructions());
+    wait_for_shutdown().await;
+    println!("\nStopping OpenBao and mock-connect …");
+    drop(demo);
+    println!("Stopped.");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn run_benches(filter: Option<String>) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .current_dir(harness::provision::workspace_root())
+        .args(["bench", "-p", "benches"]);
+    if let Some(filter) = filter {
+        command.args(["--", &filter]);
+    }
+    match command.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("cannot run cargo bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }

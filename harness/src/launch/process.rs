@@ -10,17 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use tempfile::TempDir;
+
+use super::stop_child;
 
 use crate::provision::{self, ProvisionError};
 use crate::vault_api::VaultClient;
 
 /// How long a dev server may take to answer `sys/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a stopping server gets between SIGTERM and SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Attempts at finding a port pair nobody else grabs first.
 const PORT_ATTEMPTS: usize = 5;
 
@@ -66,6 +64,8 @@ pub struct OpenBaoOptions {
     pub env: Vec<(String, String)>,
     /// The loopback address to listen on (`127.0.0.1` unless a suite wants its own).
     pub host: String,
+    /// A fixed API port (the cluster listener takes the next one); `None` picks free ports.
+    pub port: Option<u16>,
 }
 
 impl Default for OpenBaoOptions {
@@ -76,6 +76,7 @@ impl Default for OpenBaoOptions {
             extra_args: Vec::new(),
             env: Vec::new(),
             host: "127.0.0.1".to_string(),
+            port: None,
         }
     }
 }
@@ -109,7 +110,10 @@ impl OpenBao {
             let mut server = Self::spawn(&binary, &options)?;
             match server.wait_ready().await {
                 Ok(()) => return Ok(server),
-                Err(err) if server.log().contains("address already in use") => {
+                Err(err)
+                    if options.port.is_none()
+                        && server.log().contains("address already in use") =>
+                {
                     last_error = Some(err);
                 }
                 Err(err) => return Err(err),
@@ -135,7 +139,10 @@ impl OpenBao {
         let plugin_dir = plugin_dir
             .canonicalize()
             .map_err(io("resolving the plugin directory"))?;
-        let port = free_port_pair(&options.host)?;
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port_pair(&options.host)?,
+        };
         let listen = format!("{}:{port}", options.host);
         let log_path = scratch.path().join("server.log");
         let log = File::create(&log_path).map_err(io("creating the server log"))?;
@@ -271,21 +278,7 @@ impl OpenBao {
 
     /// Stops the server now (what drop does), returning once it has exited.
     pub fn stop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        let pid = Pid::from_raw(self.child.id() as i32);
-        if kill(pid, Signal::SIGTERM).is_ok() {
-            let deadline = Instant::now() + STOP_GRACE;
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child);
     }
 }
 
@@ -296,7 +289,7 @@ impl Drop for OpenBao {
 }
 
 /// A port `p` on `host` such that `p` (API) and `p + 1` (dev cluster listener) are both free now.
-fn free_port_pair(host: &str) -> Result<u16, LaunchError> {
+pub fn free_port_pair(host: &str) -> Result<u16, LaunchError> {
     for _ in 0..100 {
         let api = TcpListener::bind((host, 0)).map_err(io(format!("binding {host}:0")))?;
         let port = api.local_addr().map_err(io("reading a bound port"))?.port();
