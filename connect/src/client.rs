@@ -1,0 +1,565 @@
+//! The async Connect client: one pooled `reqwest::Client`, a bearer token, a timeout on every
+//! attempt, bounded retries of idempotent calls, typed errors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::config::{ClientConfig, RetryPolicy};
+use crate::error::{ApiError, ConnectError};
+use crate::filter::Filter;
+use crate::model::{ActivityEntry, ErrorBody, File, Item, PatchOp, ServerHealth, Vault};
+
+/// Characters left as they are in an id path segment: RFC 3986 unreserved ones.
+const ID_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A Connect API client. Cheap to clone (the connection pool is shared); use one per config.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// Normalised base URL without a trailing slash, e.g. `https://c.example:8443/prefix`.
+    base: String,
+    /// Scheme, host and port, for error messages.
+    host: String,
+    /// `Bearer <token>`, marked sensitive so it is never printed.
+    authorization: HeaderValue,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base)
+            .field("timeout", &self.inner.timeout)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One piece of an API path: fixed text or an id that gets percent-encoded.
+enum Seg<'a> {
+    Lit(&'static str),
+    Id(&'a str),
+}
+
+/// Why one attempt failed, and whether another attempt may help.
+struct Failure {
+    error: ConnectError,
+    retryable: bool,
+}
+
+impl Client {
+    /// Builds a client; fails with [`ConnectError::InvalidConfig`] on a bad URL, an empty token,
+    /// a zero timeout, an invalid User-Agent or an unusable CA certificate.
+    pub fn new(config: ClientConfig) -> Result<Self, ConnectError> {
+        let (base, host) = normalize_base_url(&config.base_url)?;
+        if config.token.is_empty() {
+            return Err(ConnectError::InvalidConfig("the token is empty".into()));
+        }
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", config.token.expose_secret())).map_err(
+                |_| {
+                    ConnectError::InvalidConfig(
+                        "the token contains characters not allowed in an HTTP header".into(),
+                    )
+                },
+            )?;
+        authorization.set_sensitive(true);
+        if config.timeout.is_zero() || config.connect_timeout.is_zero() {
+            return Err(ConnectError::InvalidConfig(
+                "timeouts must be greater than zero".into(),
+            ));
+        }
+        let user_agent = HeaderValue::try_from(config.user_agent.as_str()).map_err(|_| {
+            ConnectError::InvalidConfig(format!("invalid User-Agent {:?}", config.user_agent))
+        })?;
+
+        let mut builder = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            // Connect never redirects; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &config.ca_certificate_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
+                ConnectError::InvalidConfig(format!(
+                    "invalid CA certificate PEM: {}",
+                    describe(&err)
+                ))
+            })?;
+            if certificates.is_empty() {
+                return Err(ConnectError::InvalidConfig(
+                    "the CA certificate PEM contains no certificate".into(),
+                ));
+            }
+            builder = builder.tls_certs_only(certificates);
+        }
+        let http = builder.build().map_err(|err| {
+            ConnectError::InvalidConfig(format!("cannot build the HTTP client: {}", describe(&err)))
+        })?;
+
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                host,
+                authorization,
+                retry: config.retry,
+                timeout: config.timeout,
+            }),
+        })
+    }
+
+    /// The normalised base URL (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    // ----- vaults -------------------------------------------------------------------------
+
+    /// `GET /v1/vaults[?filter=…]`: the vaults the token can see.
+    pub async fn list_vaults(&self, filter: Option<&Filter>) -> Result<Vec<Vault>, ConnectError> {
+        let url = self.url(&[Seg::Lit("/v1/vaults")])?;
+        let body = self
+            .execute(Method::GET, &url, &filter_query(filter), None)
+            .await?;
+        decode_list(&body)
+    }
+
+    /// `GET /v1/vaults/{vault_id}`.
+    pub async fn get_vault(&self, vault_id: &str) -> Result<Vault, ConnectError> {
+        let url = self.url(&[Seg::Lit("/v1/vaults/"), Seg::Id(vault_id)])?;
+        decode(&self.execute(Method::GET, &url, &[], None).await?)
+    }
+
+    // ----- items --------------------------------------------------------------------------
+
+    /// `GET /v1/vaults/{vault_id}/items[?filter=…]`: item summaries (no fields/sections/files).
+    pub async fn list_items(
+        &self,
+        vault_id: &str,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<Item>, ConnectError> {
+        let url = self.url(&[
+            Seg::Lit("/v1/vaults/"),
+            Seg::Id(vault_id),
+            Seg::Lit("/items"),
+        ])?;
+        let body = self
+            .execute(Method::GET, &url, &filter_query(filter), None)
+            .await?;
+        decode_list(&body)
+    }
+
+    /// `GET /v1/vaults/{vault_id}/items/{item_id}`: the full item. The hot path: one request,
+    /// the body read once and parsed straight from the bytes.
+    pub async fn get_item(&self, vault_id: &str, item_id: &str) -> Result<Item, ConnectError> {
+        let url = self.item_url(vault_id, item_id)?;
+        decode(&self.execute(Method::GET, &url, &[], None).await?)
+    }
+
+    /// `POST /v1/vaults/{vault_id}/items`: creates `item` (its `vault.id` should be `vault_id`)
+    /// and returns it as stored. Never retried.
+    pub async fn create_item(&self, vault_id: &str, item: &Item) -> Result<Item, ConnectError> {
+        let url = self.url(&[
+            Seg::Lit("/v1/vaults/"),
+            Seg::Id(vault_id),
+            Seg::Lit("/items"),
+        ])?;
+        let body = encode(item)?;
+        decode(&self.execute(Method::POST, &url, &[], Some(body)).await?)
+    }
+
+    /// `PUT /v1/vaults/{vault_id}/items/{item_id}`: replaces the item with `item`.
+    pub async fn replace_item(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        item: &Item,
+    ) -> Result<Item, ConnectError> {
+        let url = self.item_url(vault_id, item_id)?;
+        let body = encode(item)?;
+        decode(&self.execute(Method::PUT, &url, &[], Some(body)).await?)
+    }
+
+    /// `PATCH /v1/vaults/{vault_id}/items/{item_id}` with JSON Patch operations. Never retried.
+    pub async fn patch_item(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        operations: &[PatchOp],
+    ) -> Result<Item, ConnectError> {
+        let url = self.item_url(vault_id, item_id)?;
+        let body = encode(&operations)?;
+        decode(&self.execute(Method::PATCH, &url, &[], Some(body)).await?)
+    }
+
+    /// `DELETE /v1/vaults/{vault_id}/items/{item_id}` (permanent).
+    pub async fn delete_item(&self, vault_id: &str, item_id: &str) -> Result<(), ConnectError> {
+        let url = self.item_url(vault_id, item_id)?;
+        self.execute(Method::DELETE, &url, &[], None).await?;
+        Ok(())
+    }
+
+    // ----- files --------------------------------------------------------------------------
+
+    /// `GET …/items/{item_id}/files`; with `inline_content` the files carry base64 `content`.
+    pub async fn list_files(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        inline_content: bool,
+    ) -> Result<Vec<File>, ConnectError> {
+        let url = self.url(&[
+            Seg::Lit("/v1/vaults/"),
+            Seg::Id(vault_id),
+            Seg::Lit("/items/"),
+            Seg::Id(item_id),
+            Seg::Lit("/files"),
+        ])?;
+        let body = self
+            .execute(Method::GET, &url, inline_query(inline_content), None)
+            .await?;
+        decode_list(&body)
+    }
+
+    /// `GET …/items/{item_id}/files/{file_id}`; with `inline_content` it carries `content`.
+    pub async fn get_file(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        file_id: &str,
+        inline_content: bool,
+    ) -> Result<File, ConnectError> {
+        let url = self.file_url(vault_id, item_id, file_id, "")?;
+        decode(
+            &self
+                .execute(Method::GET, &url, inline_query(inline_content), None)
+                .await?,
+        )
+    }
+
+    /// `GET …/items/{item_id}/files/{file_id}/content`: the raw bytes.
+    pub async fn get_file_content(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        file_id: &str,
+    ) -> Result<Bytes, ConnectError> {
+        let url = self.file_url(vault_id, item_id, file_id, "/content")?;
+        self.execute(Method::GET, &url, &[], None).await
+    }
+
+    // ----- server -------------------------------------------------------------------------
+
+    /// `GET /v1/activity?limit=…&offset=…`: recent API requests, newest first.
+    pub async fn activity(
+        &self,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<ActivityEntry>, ConnectError> {
+        let url = self.url(&[Seg::Lit("/v1/activity")])?;
+        let (limit, offset) = (limit.to_string(), offset.to_string());
+        let query = [("limit", limit.as_str()), ("offset", offset.as_str())];
+        decode_list(&self.execute(Method::GET, &url, &query, None).await?)
+    }
+
+    /// `GET /heartbeat`: succeeds when the server answers 200 with its `.` body.
+    pub async fn heartbeat(&self) -> Result<(), ConnectError> {
+        let url = self.url(&[Seg::Lit("/heartbeat")])?;
+        let body = self.execute(Method::GET, &url, &[], None).await?;
+        if body.trim_ascii() == b"." {
+            Ok(())
+        } else {
+            Err(ConnectError::BadResponse(format!(
+                "heartbeat answered {:?} instead of \".\"",
+                String::from_utf8_lossy(&body[..body.len().min(64)])
+            )))
+        }
+    }
+
+    /// `GET /health`: server name, version and dependency states.
+    pub async fn health(&self) -> Result<ServerHealth, ConnectError> {
+        let url = self.url(&[Seg::Lit("/health")])?;
+        decode(&self.execute(Method::GET, &url, &[], None).await?)
+    }
+
+    // ----- plumbing -----------------------------------------------------------------------
+
+    fn item_url(&self, vault_id: &str, item_id: &str) -> Result<String, ConnectError> {
+        self.url(&[
+            Seg::Lit("/v1/vaults/"),
+            Seg::Id(vault_id),
+            Seg::Lit("/items/"),
+            Seg::Id(item_id),
+        ])
+    }
+
+    fn file_url(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        file_id: &str,
+        suffix: &'static str,
+    ) -> Result<String, ConnectError> {
+        self.url(&[
+            Seg::Lit("/v1/vaults/"),
+            Seg::Id(vault_id),
+            Seg::Lit("/items/"),
+            Seg::Id(item_id),
+            Seg::Lit("/files/"),
+            Seg::Id(file_id),
+            Seg::Lit(suffix),
+        ])
+    }
+
+    /// Base URL + path; ids are percent-encoded and must not be empty, `.` or `..`.
+    fn url(&self, segments: &[Seg<'_>]) -> Result<String, ConnectError> {
+        let mut url = String::with_capacity(self.inner.base.len() + 96);
+        url.push_str(&self.inner.base);
+        for segment in segments {
+            match segment {
+                Seg::Lit(text) => url.push_str(text),
+                Seg::Id(id) => {
+                    if id.is_empty() || *id == "." || *id == ".." {
+                        return Err(ConnectError::InvalidArgument(format!(
+                            "{id:?} is not a valid id"
+                        )));
+                    }
+                    url.extend(utf8_percent_encode(id, ID_SEGMENT));
+                }
+            }
+        }
+        Ok(url)
+    }
+
+    /// Sends the request, retrying idempotent methods per the [`RetryPolicy`]; returns the body
+    /// of a 2xx answer.
+    async fn execute(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<Bytes>,
+    ) -> Result<Bytes, ConnectError> {
+        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
+        let max_retries = if idempotent {
+            self.inner.retry.max_retries
+        } else {
+            0
+        };
+        let mut retry = 0;
+        loop {
+            match self.attempt(method.clone(), url, query, body.clone()).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(failure) if failure.retryable && retry < max_retries => {
+                    retry += 1;
+                    let delay = jittered(self.inner.retry.backoff_bound(retry));
+                    tracing::warn!(
+                        %method,
+                        retry,
+                        max_retries,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        error = %failure.error,
+                        "1Password Connect call failed, retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Err(failure) => return Err(failure.error),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<Bytes>,
+    ) -> Result<Bytes, Failure> {
+        let mut request = self
+            .inner
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, self.inner.authorization.clone());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| self.transport_failure(err))?;
+        let status = response.status();
+        if status.is_success() {
+            return response
+                .bytes()
+                .await
+                .map_err(|err| self.transport_failure(err));
+        }
+        let retryable = matches!(
+            status,
+            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+        );
+        // An unreadable error body still leaves the status, which is what matters.
+        let body = response.bytes().await.unwrap_or_default();
+        Err(Failure {
+            error: api_error(status, &body),
+            retryable,
+        })
+    }
+
+    fn transport_failure(&self, err: reqwest::Error) -> Failure {
+        let err = err.without_url();
+        if err.is_builder() {
+            return Failure {
+                error: ConnectError::InvalidArgument(describe(&err)),
+                retryable: false,
+            };
+        }
+        let error = if err.is_timeout() {
+            ConnectError::Timeout {
+                host: self.inner.host.clone(),
+                timeout: self.inner.timeout,
+            }
+        } else {
+            ConnectError::Unreachable {
+                host: self.inner.host.clone(),
+                reason: describe(&err),
+            }
+        };
+        Failure {
+            error,
+            retryable: true,
+        }
+    }
+}
+
+/// Checks and normalises the base URL: http(s) only, no query or fragment, trailing slashes
+/// removed (so `https://h/` + `/v1/…` never gives `//v1`). Returns (base, host for messages).
+fn normalize_base_url(raw: &str) -> Result<(String, String), ConnectError> {
+    let invalid = |why: &str| ConnectError::InvalidConfig(format!("Connect URL {raw:?} {why}"));
+    let url = url::Url::parse(raw.trim()).map_err(|err| invalid(&format!("is invalid: {err}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not contain credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("must not contain a query or fragment"));
+    }
+    let base = url.as_str().trim_end_matches('/').to_owned();
+    Ok((base, url.origin().ascii_serialization()))
+}
+
+fn filter_query(filter: Option<&Filter>) -> Vec<(&'static str, &str)> {
+    filter
+        .map(|filter| vec![("filter", filter.as_str())])
+        .unwrap_or_default()
+}
+
+fn inline_query(inline_content: bool) -> &'static [(&'static str, &'static str)] {
+    if inline_content {
+        // The spec names the parameter `inline_files`, the docs `inline_content`; send both.
+        &[("inline_files", "true"), ("inline_content", "true")]
+    } else {
+        &[]
+    }
+}
+
+fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, ConnectError> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|err| ConnectError::InvalidArgument(format!("cannot encode the body: {err}")))
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectError> {
+    serde_json::from_slice(body).map_err(|err| ConnectError::BadResponse(err.to_string()))
+}
+
+/// Lists: a `null` body means an empty list (as the Go SDK treats it).
+fn decode_list<T: DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, ConnectError> {
+    Ok(decode::<Option<Vec<T>>>(body)?.unwrap_or_default())
+}
+
+/// Maps an error answer: Connect's JSON `{status, message}` when present, else the reason phrase.
+fn api_error(status: StatusCode, body: &[u8]) -> ConnectError {
+    let http_status = status.as_u16();
+    let (reported, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(parsed) if parsed.status != 0 || !parsed.message.is_empty() => (
+            if parsed.status == 0 {
+                http_status
+            } else {
+                parsed.status
+            },
+            parsed.message,
+        ),
+        _ => (
+            http_status,
+            status
+                .canonical_reason()
+                .unwrap_or("unknown status")
+                .to_owned(),
+        ),
+    };
+    let api = ApiError {
+        http_status,
+        status: reported,
+        message,
+    };
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectError::Unauthorized(api),
+        StatusCode::NOT_FOUND => ConnectError::NotFound(api),
+        _ => ConnectError::Http(api),
+    }
+}
+
+/// The error and its causes, without the URL (ids are fine, but keep messages short).
+fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut current = Some(err);
+    while let Some(error) = current {
+        let message = error.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        current = error.source();
+    }
+    text
+}
+
+/// Equal jitter: half the bound plus a random part of the other half.
+fn jittered(bound: Duration) -> Duration {
+    let half = bound / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(rand::random_range(0..=nanos))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,715 @@
+//! Client tests against small in-test HTTP(S) stubs on loopback.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::response::Response;
+use serde_json::json;
+
+use super::*;
+use crate::ConnectToken;
+use crate::model::{FieldType, ItemCategory, VaultRef};
+
+const TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.TOP-SECRET-TOKEN-PAYLOAD.sig";
+const VAULT: &str = "hfnjvi6aymbsnfc2xeeoheizda";
+const ITEM: &str = "wepiqdxdzncjtnvmv5fegud4qy";
+
+/// One request as the stub saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// What the stub answers.
+struct Reply {
+    status: u16,
+    body: String,
+    delay: Option<Duration>,
+}
+
+impl Reply {
+    fn json(status: u16, body: serde_json::Value) -> Self {
+        Self {
+            status,
+            body: body.to_string(),
+            delay: None,
+        }
+    }
+
+    fn text(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            body: body.to_owned(),
+            delay: None,
+        }
+    }
+}
+
+type Responder = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
+
+#[derive(Clone)]
+struct StubState {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    responder: Arc<Responder>,
+}
+
+/// An HTTP server on 127.0.0.1 answering every request through `responder(request, index)`.
+struct Stub {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Stub {
+    async fn start(responder: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Self {
+        let state = StubState {
+            seen: Arc::default(),
+            responder: Arc::new(responder),
+        };
+        let seen = state.seen.clone();
+        let app = axum::Router::new().fallback(handle).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, seen, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn client(&self) -> Client {
+        Client::new(self.config()).unwrap()
+    }
+
+    fn config(&self) -> ClientConfig {
+        ClientConfig::new(format!("{}/", self.url()), TOKEN).with_retry(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        })
+    }
+}
+
+async fn handle(State(state): State<StubState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let seen = Seen {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    };
+    let index = {
+        let mut all = state.seen.lock().unwrap();
+        all.push(seen.clone());
+        all.len() - 1
+    };
+    let reply = (state.responder)(&seen, index);
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    Response::builder()
+        .status(AxumStatus::from_u16(reply.status).unwrap())
+        .header("content-type", "application/json")
+        .header("1Password-Connect-Version", "1.8.1")
+        .body(Body::from(reply.body))
+        .unwrap()
+}
+
+fn full_item() -> serde_json::Value {
+    json!({
+        "id": ITEM, "title": "db", "vault": {"id": VAULT}, "category": "DATABASE", "version": 2,
+        "createdAt": "2022-01-17T23:41:32Z", "updatedAt": "2022-01-17T23:41:32Z",
+        "fields": [{"id": "password", "type": "CONCEALED", "purpose": "PASSWORD",
+                    "label": "password", "value": "hunter2"}]
+    })
+}
+
+/// Every text a caller or a log could see for this error.
+fn all_texts(error: &ConnectError) -> String {
+    format!("{error} | {error:?} | {error:#?}")
+}
+
+fn assert_no_token(text: &str) {
+    assert!(!text.contains("TOP-SECRET"), "token leaked: {text}");
+}
+
+// ----- configuration -----------------------------------------------------------------------
+
+#[test]
+fn base_url_is_normalised() {
+    let cases = [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        (
+            "https://connect.example:8443//",
+            "https://connect.example:8443",
+        ),
+        (
+            "http://localhost:8080/prefix/",
+            "http://localhost:8080/prefix",
+        ),
+        ("  http://localhost  ", "http://localhost"),
+    ];
+    for (raw, expected) in cases {
+        let client = Client::new(ClientConfig::new(raw, TOKEN)).unwrap();
+        assert_eq!(client.base_url(), expected, "{raw}");
+    }
+}
+
+#[test]
+fn invalid_configuration_is_rejected_without_the_token() {
+    let bad_urls = [
+        "",
+        "localhost:8080",
+        "ftp://localhost",
+        "http://",
+        "http://user:pw@localhost",
+        "http://localhost/?a=b",
+    ];
+    for raw in bad_urls {
+        let error = Client::new(ClientConfig::new(raw, TOKEN)).unwrap_err();
+        assert!(
+            matches!(error, ConnectError::InvalidConfig(_)),
+            "{raw}: {error:?}"
+        );
+        assert_no_token(&all_texts(&error));
+    }
+    let cases = [
+        ClientConfig::new("http://localhost", ""),
+        ClientConfig::new("http://localhost", format!("{TOKEN}\n")),
+        ClientConfig::new("http://localhost", TOKEN).with_timeout(Duration::ZERO),
+        ClientConfig::new("http://localhost", TOKEN).with_user_agent("bad\nagent"),
+        ClientConfig::new("http://localhost", TOKEN).with_ca_certificate_pem("not a pem"),
+    ];
+    for config in cases {
+        let error = Client::new(config).unwrap_err();
+        assert!(matches!(error, ConnectError::InvalidConfig(_)), "{error:?}");
+        assert_no_token(&all_texts(&error));
+    }
+}
+
+#[test]
+fn debug_output_never_contains_the_token() {
+    let config = ClientConfig::new("http://localhost", TOKEN);
+    assert_no_token(&format!("{config:?}"));
+    let client = Client::new(config).unwrap();
+    assert_no_token(&format!("{client:?}"));
+    assert_no_token(&format!("{:?}", ConnectToken::new(TOKEN)));
+}
+
+// ----- requests on the wire ----------------------------------------------------------------
+
+#[tokio::test]
+async fn sends_bearer_token_user_agent_and_clean_paths() {
+    let stub = Stub::start(|_, _| Reply::json(200, json!([]))).await;
+    let client = Client::new(stub.config().with_user_agent("vault-connect/1.1.0-test")).unwrap();
+    client.list_vaults(None).await.unwrap();
+    client.list_items(VAULT, None).await.unwrap();
+
+    let seen = stub.seen();
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, "/v1/vaults");
+    assert_eq!(seen[0].query, None);
+    assert_eq!(seen[1].path, format!("/v1/vaults/{VAULT}/items"));
+    for request in &seen {
+        assert_eq!(
+            request.headers["authorization"],
+            format!("Bearer {TOKEN}").as_str()
+        );
+        assert_eq!(request.headers["user-agent"], "vault-connect/1.1.0-test");
+    }
+}
+
+#[tokio::test]
+async fn filters_are_url_encoded_like_go_query_escape() {
+    let stub = Stub::start(|_, _| Reply::json(200, json!([]))).await;
+    let client = stub.client();
+    client
+        .list_items(VAULT, Some(&Filter::title_eq(r#"My "odd" & #1+%"#)))
+        .await
+        .unwrap();
+    client
+        .list_vaults(Some(&Filter::title_eq("Shared")))
+        .await
+        .unwrap();
+    let seen = stub.seen();
+    assert_eq!(
+        seen[0].query.as_deref(),
+        Some("filter=title+eq+%22My+%22odd%22+%26+%231%2B%25%22")
+    );
+    assert_eq!(seen[1].path, "/v1/vaults");
+    assert_eq!(
+        seen[1].query.as_deref(),
+        Some("filter=title+eq+%22Shared%22")
+    );
+}
+
+#[tokio::test]
+async fn ids_are_percent_encoded_and_dot_segments_refused() {
+    let stub = Stub::start(|_, _| Reply::json(200, full_item())).await;
+    let client = stub.client();
+    client.get_item(VAULT, "a/b?c").await.unwrap();
+    assert_eq!(
+        stub.seen()[0].path,
+        format!("/v1/vaults/{VAULT}/items/a%2Fb%3Fc")
+    );
+    for bad in ["", ".", ".."] {
+        let error = client.get_item(VAULT, bad).await.unwrap_err();
+        assert!(
+            matches!(error, ConnectError::InvalidArgument(_)),
+            "{error:?}"
+        );
+    }
+    assert_eq!(stub.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn item_endpoints_round_trip() {
+    let stub = Stub::start(|seen, _| match (seen.method.as_str(), seen.path.as_str()) {
+        ("DELETE", _) => Reply::text(204, ""),
+        ("GET", path) if path.ends_with("/items") => Reply::json(200, serde_json::Value::Null),
+        _ => Reply::json(200, full_item()),
+    })
+    .await;
+    let client = stub.client();
+
+    let item = client.get_item(VAULT, ITEM).await.unwrap();
+    assert_eq!(item.category, Some(ItemCategory::Database));
+    assert_eq!(item.fields[0].field_type, FieldType::Concealed);
+    assert_eq!(item.fields[0].value.as_deref(), Some("hunter2"));
+
+    // A `null` list body is an empty list, as with the Go SDK.
+    assert!(client.list_items(VAULT, None).await.unwrap().is_empty());
+
+    let new_item = Item {
+        title: "db".into(),
+        vault: VaultRef::new(VAULT),
+        category: Some(ItemCategory::Database),
+        ..Item::default()
+    };
+    client.create_item(VAULT, &new_item).await.unwrap();
+    client.replace_item(VAULT, ITEM, &new_item).await.unwrap();
+    client
+        .patch_item(VAULT, ITEM, &[PatchOp::replace("/title", json!("x"))])
+        .await
+        .unwrap();
+    client.delete_item(VAULT, ITEM).await.unwrap();
+
+    let seen = stub.seen();
+    let item_path = format!("/v1/vaults/{VAULT}/items/{ITEM}");
+    let calls: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.method.as_str(), s.path.as_str()))
+        .collect();
+    let items_path = format!("/v1/vaults/{VAULT}/items");
+    assert_eq!(
+        calls,
+        [
+            ("GET", item_path.as_str()),
+            ("GET", items_path.as_str()),
+            ("POST", items_path.as_str()),
+            ("PUT", item_path.as_str()),
+            ("PATCH", item_path.as_str()),
+            ("DELETE", item_path.as_str()),
+        ]
+    );
+    let posted: serde_json::Value = serde_json::from_slice(&seen[2].body).unwrap();
+    assert_eq!(
+        posted,
+        json!({"title": "db", "vault": {"id": VAULT}, "category": "DATABASE"})
+    );
+    assert_eq!(seen[2].headers["content-type"], "application/json");
+    let patched: serde_json::Value = serde_json::from_slice(&seen[4].body).unwrap();
+    assert_eq!(
+        patched,
+        json!([{"op": "replace", "path": "/title", "value": "x"}])
+    );
+}
+
+#[tokio::test]
+async fn vault_file_and_server_endpoints() {
+    let stub = Stub::start(|seen, _| {
+        let path = seen.path.as_str();
+        if path == "/heartbeat" {
+            Reply::text(200, ".")
+        } else if path == "/health" {
+            Reply::json(
+                200,
+                json!({"name": "1Password Connect API", "version": "1.8.1",
+                       "dependencies": [{"service": "sqlite", "status": "ACTIVE"}]}),
+            )
+        } else if path.ends_with("/content") {
+            Reply::text(200, "raw\u{0}bytes")
+        } else if path.ends_with("/files") {
+            Reply::json(
+                200,
+                json!([{"id": "f1", "name": "a.txt", "size": 3,
+                "content_path": format!("/v1/vaults/{VAULT}/items/{ITEM}/files/f1/content"),
+                "content": "YWJj"}]),
+            )
+        } else if path.contains("/files/") {
+            Reply::json(
+                200,
+                json!({"id": "f1", "name": "a.txt", "size": 3, "content_path": "/x"}),
+            )
+        } else if path == "/v1/activity" {
+            Reply::json(
+                200,
+                json!([{"requestId": "r", "action": "READ", "result": "SUCCESS"}]),
+            )
+        } else {
+            Reply::json(
+                200,
+                json!({"id": VAULT, "name": "Shared", "type": "USER_CREATED",
+                                    "attributeVersion": 1, "contentVersion": 2, "items": 3}),
+            )
+        }
+    })
+    .await;
+    let client = stub.client();
+    assert_eq!(client.get_vault(VAULT).await.unwrap().name, "Shared");
+    let files = client.list_files(VAULT, ITEM, true).await.unwrap();
+    assert_eq!(files[0].decoded_content().unwrap().unwrap(), b"abc");
+    assert_eq!(
+        client
+            .get_file(VAULT, ITEM, "f1", false)
+            .await
+            .unwrap()
+            .size,
+        3
+    );
+    let content = client.get_file_content(VAULT, ITEM, "f1").await.unwrap();
+    assert_eq!(&content[..], b"raw\0bytes");
+    assert_eq!(client.activity(10, 5).await.unwrap().len(), 1);
+    client.heartbeat().await.unwrap();
+    assert_eq!(client.health().await.unwrap().version, "1.8.1");
+
+    let seen = stub.seen();
+    assert_eq!(
+        seen[1].query.as_deref(),
+        Some("inline_files=true&inline_content=true")
+    );
+    assert_eq!(
+        seen[2].path,
+        format!("/v1/vaults/{VAULT}/items/{ITEM}/files/f1")
+    );
+    assert_eq!(seen[2].query, None);
+    assert_eq!(seen[4].query.as_deref(), Some("limit=10&offset=5"));
+    assert_eq!(seen[5].path, "/heartbeat");
+    assert_eq!(seen[6].path, "/health");
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_other_bodies() {
+    let stub = Stub::start(|_, _| Reply::text(200, "<html>proxy</html>")).await;
+    let error = stub.client().heartbeat().await.unwrap_err();
+    assert!(matches!(error, ConnectError::BadResponse(_)), "{error:?}");
+}
+
+// ----- errors ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn error_bodies_are_parsed_and_classified() {
+    let stub = Stub::start(|seen, _| match seen.path.rsplit('/').next().unwrap_or("") {
+        "e401" => Reply::json(401, json!({"status": 401, "message": "Invalid token signature"})),
+        "e403" => Reply::json(
+            403,
+            json!({"status": 403, "message": "Authorization: token does not have access to vault x"}),
+        ),
+        "e404" => Reply::json(404, json!({"status": 404, "message": "item e404 not found"})),
+        "e400" => Reply::text(400, "plain text oops"),
+        "e409" => Reply::json(409, json!({"status": 409, "message": "conflict"})),
+        "array" => Reply::json(500, json!([1, 2])),
+        "badjson" => Reply::text(200, "{not json"),
+        _ => Reply::json(200, full_item()),
+    })
+    .await;
+    let client = stub.client();
+    let get = |id: &'static str| {
+        let client = client.clone();
+        async move { client.get_item(VAULT, id).await.unwrap_err() }
+    };
+
+    let error = get("e401").await;
+    assert!(matches!(error, ConnectError::Unauthorized(_)), "{error:?}");
+    assert_eq!(error.to_string(), "status 401: Invalid token signature");
+
+    let error = get("e403").await;
+    assert!(matches!(error, ConnectError::Unauthorized(_)), "{error:?}");
+    assert_eq!(error.http_status(), Some(403));
+
+    let error = get("e404").await;
+    assert!(error.is_not_found());
+    assert_eq!(error.to_string(), "status 404: item e404 not found");
+    assert_eq!(
+        error.api_error(),
+        Some(&ApiError {
+            http_status: 404,
+            status: 404,
+            message: "item e404 not found".into()
+        })
+    );
+
+    let error = get("e400").await;
+    assert!(matches!(error, ConnectError::Http(_)), "{error:?}");
+    assert_eq!(error.to_string(), "status 400: Bad Request");
+
+    assert_eq!(get("e409").await.to_string(), "status 409: conflict");
+    assert_eq!(
+        get("array").await.to_string(),
+        "status 500: Internal Server Error"
+    );
+
+    let error = get("badjson").await;
+    assert!(matches!(error, ConnectError::BadResponse(_)), "{error:?}");
+    assert!(error.to_string().starts_with("decoding response: "));
+
+    // 4xx and 500 are answers, not transient failures: one attempt each.
+    assert_eq!(stub.seen().len(), 7);
+}
+
+#[tokio::test]
+async fn unreachable_server_names_the_host_not_the_token() {
+    // A port that was just free: nothing listens there any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let config = ClientConfig::new(format!("http://{addr}"), TOKEN).with_retry(RetryPolicy {
+        max_retries: 1,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+    });
+    let error = Client::new(config)
+        .unwrap()
+        .get_item(VAULT, ITEM)
+        .await
+        .unwrap_err();
+    match &error {
+        ConnectError::Unreachable { host, reason } => {
+            assert_eq!(host, &format!("http://{addr}"));
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(error.to_string().contains(&addr.to_string()));
+    assert_no_token(&all_texts(&error));
+}
+
+#[tokio::test]
+async fn a_slow_server_gives_a_timeout_error() {
+    let stub = Stub::start(|_, _| Reply {
+        status: 200,
+        body: full_item().to_string(),
+        delay: Some(Duration::from_secs(30)),
+    })
+    .await;
+    let client = Client::new(
+        stub.config()
+            .with_timeout(Duration::from_millis(200))
+            .with_retry(RetryPolicy {
+                max_retries: 1,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+            }),
+    )
+    .unwrap();
+    let error = client.get_item(VAULT, ITEM).await.unwrap_err();
+    match &error {
+        ConnectError::Timeout { host, timeout } => {
+            assert_eq!(host, &stub.url());
+            assert_eq!(*timeout, Duration::from_millis(200));
+        }
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    assert_no_token(&all_texts(&error));
+    // The GET was retried once after timing out.
+    assert_eq!(stub.seen().len(), 2);
+}
+
+// ----- retries -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn only_idempotent_calls_are_retried_and_retries_are_bounded() {
+    let stub =
+        Stub::start(|_, _| Reply::json(503, json!({"status": 503, "message": "unavailable"})))
+            .await;
+    let client = stub.client(); // max_retries = 2
+    let item = Item {
+        title: "t".into(),
+        vault: VaultRef::new(VAULT),
+        ..Item::default()
+    };
+
+    let count_for = |method: &str| {
+        stub.seen()
+            .iter()
+            .filter(|seen| seen.method == method)
+            .count()
+    };
+
+    let error = client.get_item(VAULT, ITEM).await.unwrap_err();
+    assert_eq!(error.http_status(), Some(503));
+    assert_eq!(count_for("GET"), 3);
+    client.replace_item(VAULT, ITEM, &item).await.unwrap_err();
+    assert_eq!(count_for("PUT"), 3);
+    client.delete_item(VAULT, ITEM).await.unwrap_err();
+    assert_eq!(count_for("DELETE"), 3);
+    client.create_item(VAULT, &item).await.unwrap_err();
+    assert_eq!(count_for("POST"), 1);
+    client.patch_item(VAULT, ITEM, &[]).await.unwrap_err();
+    assert_eq!(count_for("PATCH"), 1);
+
+    // Every retried attempt carried the same body.
+    let puts: Vec<Seen> = stub
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.method == "PUT")
+        .collect();
+    assert!(
+        puts.iter()
+            .all(|put| put.body == puts[0].body && !put.body.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn transient_gateway_errors_are_retried_until_success() {
+    let stub = Stub::start(|_, index| match index {
+        0 => Reply::text(502, "bad gateway"),
+        1 => Reply::text(504, ""),
+        _ => Reply::json(200, full_item()),
+    })
+    .await;
+    let item = stub.client().get_item(VAULT, ITEM).await.unwrap();
+    assert_eq!(item.id, ITEM);
+    assert_eq!(stub.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn retries_can_be_disabled() {
+    let stub = Stub::start(|_, _| Reply::text(503, "")).await;
+    let client = Client::new(stub.config().with_retry(RetryPolicy::none())).unwrap();
+    client.list_vaults(None).await.unwrap_err();
+    assert_eq!(stub.seen().len(), 1);
+}
+
+// ----- TLS with a private CA ---------------------------------------------------------------
+
+/// A TLS server signed by a fresh private CA, answering every request with the heartbeat `.`.
+struct TlsStub {
+    addr: SocketAddr,
+    ca_pem: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TlsStub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TlsStub {
+    async fn start() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A failed handshake (untrusted CA on the client side) just ends here.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut buffer = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let response = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\
+                                    content-length: 1\r\nconnection: close\r\n\r\n.";
+                    let _ = tls.write_all(response.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Self {
+            addr,
+            ca_pem: ca.pem(),
+            task,
+        }
+    }
+}
+
+#[tokio::test]
+async fn custom_ca_certificate_is_trusted() {
+    let stub = TlsStub::start().await;
+    let url = format!("https://localhost:{}/", stub.addr.port());
+    let trusting = Client::new(
+        ClientConfig::new(url.clone(), TOKEN).with_ca_certificate_pem(stub.ca_pem.clone()),
+    )
+    .unwrap();
+    trusting.heartbeat().await.unwrap();
+
+    // Without the CA the same server is refused, and the error names the host, not the token.
+    let default_roots =
+        Client::new(ClientConfig::new(url, TOKEN).with_retry(RetryPolicy::none())).unwrap();
+    let error = default_roots.heartbeat().await.unwrap_err();
+    assert!(
+        matches!(error, ConnectError::Unreachable { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("localhost"));
+    assert_no_token(&all_texts(&error));
+}

@@ -1,0 +1,145 @@
+//! Client configuration.
+
+use std::time::Duration;
+
+use crate::ConnectToken;
+
+/// How a [`Client`](crate::Client) talks to Connect. Build with [`ClientConfig::new`] and the
+/// `with_*` methods; every field has a sensible default.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Connect base URL, e.g. `https://connect.example:8443` (a trailing slash and a path prefix
+    /// are fine; `/v1/…` is appended).
+    pub base_url: String,
+    /// The bearer token.
+    pub token: ConnectToken,
+    /// Limit for one attempt (connect, send, and read the whole body).
+    pub timeout: Duration,
+    /// Limit for establishing a connection (TCP + TLS).
+    pub connect_timeout: Duration,
+    /// Retries of idempotent calls.
+    pub retry: RetryPolicy,
+    /// PEM CA certificate(s) to trust for Connect instead of the system roots.
+    pub ca_certificate_pem: Option<Vec<u8>>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl ClientConfig {
+    /// Default per-attempt timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default connection timeout.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default `User-Agent`.
+    pub const DEFAULT_USER_AGENT: &'static str =
+        concat!("onepassword-connect-rs/", env!("CARGO_PKG_VERSION"));
+
+    /// A configuration with default timeouts, retries and User-Agent, and the system CA roots.
+    pub fn new(base_url: impl Into<String>, token: impl Into<ConnectToken>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            token: token.into(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            ca_certificate_pem: None,
+            user_agent: Self::DEFAULT_USER_AGENT.to_owned(),
+        }
+    }
+
+    /// Sets the per-attempt timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the connection timeout.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy ([`RetryPolicy::none`] disables retries).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Trusts only these PEM CA certificate(s) for Connect's TLS certificate.
+    pub fn with_ca_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certificate_pem = Some(pem.into());
+        self
+    }
+
+    /// Sets the `User-Agent` header.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+}
+
+/// Bounded retries with exponential backoff and full jitter.
+///
+/// Only idempotent calls are retried: GET, PUT (replace) and DELETE. POST (create) and PATCH
+/// (whose `add` appends) are sent once. A retry happens after a connection failure, a timeout,
+/// or a 502/503/504 answer; never after any other status. Caveat: when a DELETE reached the
+/// server but the answer was lost, the retry reports 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (so at most `max_retries + 1` attempts).
+    pub max_retries: u32,
+    /// Upper bound of the first backoff; doubles per retry.
+    pub initial_backoff: Duration,
+    /// Cap of the backoff.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The backoff bound before retry number `retry` (1-based), before jitter.
+    pub(crate) fn backoff_bound(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+impl Default for RetryPolicy {
+    /// Two retries, 100 ms then 200 ms bounds, capped at 2 s.
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let policy = RetryPolicy {
+            max_retries: 40,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+        };
+        assert_eq!(policy.backoff_bound(1), Duration::from_millis(100));
+        assert_eq!(policy.backoff_bound(2), Duration::from_millis(200));
+        assert_eq!(policy.backoff_bound(4), Duration::from_millis(800));
+        assert_eq!(policy.backoff_bound(5), Duration::from_secs(1));
+        assert_eq!(policy.backoff_bound(40), Duration::from_secs(1));
+    }
+}
