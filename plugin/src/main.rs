@@ -1,6 +1,7 @@
-//! `vault-plugin-secrets-onepassword`: the op-connect secrets engine.
+//! `vault-plugin-secrets-onepassword`: the op-connect secrets engine for Vault and OpenBao.
+
+use vault_plugin_secrets_onepassword::backend::{VERSION, factory};
 
 fn main() -> std::process::ExitCode {
-    eprintln!("vault-plugin-secrets-onepassword: the engine is not implemented yet");
-    std::process::ExitCode::FAILURE
+    vault_plugin_sdk::run(VERSION, factory)
 }

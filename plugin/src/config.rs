@@ -1,0 +1,248 @@
+//! The mount's configuration: its stored form (compatible with the Go plugin's) and the
+//! validated settings the engine runs with.
+//!
+//! The Go plugin stores `{"OPToken":…,"OPVault":…,"Host":…}` (Go field names, no tags) under the
+//! storage key `config`. This engine reads and writes that same object, adding optional keys of its
+//! own that the Go plugin ignores when reading, so a mount can be switched between both binaries
+//! in either direction without touching its storage.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Storage key of the configuration (the Go plugin's key).
+pub const STORAGE_KEY: &str = "config";
+
+/// Default time one Connect request may take.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default retries of idempotent Connect calls.
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// Largest accepted request timeout.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// Largest accepted number of retries.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// Largest accepted item cache TTL.
+pub const MAX_ITEM_CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// The stored configuration, field for field what the Go plugin writes plus optional additions.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    /// The Connect access token.
+    #[serde(rename = "OPToken", default)]
+    pub token: String,
+    /// The reference's "default vault"; stored and shown, never used (as in the reference).
+    #[serde(rename = "OPVault", default)]
+    pub default_vault: String,
+    /// Connect base URL.
+    #[serde(rename = "Host", default)]
+    pub host: String,
+    /// Per-request timeout in milliseconds (absent: the default).
+    #[serde(
+        rename = "RequestTimeoutMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub request_timeout_ms: Option<u64>,
+    /// Retries of idempotent calls (absent: the default).
+    #[serde(
+        rename = "MaxRetries",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_retries: Option<u32>,
+    /// PEM CA certificate(s) trusted for Connect instead of the system roots.
+    #[serde(
+        rename = "CACertificate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ca_certificate: Option<String>,
+    /// Item cache lifetime in milliseconds (absent or 0: no item cache).
+    #[serde(
+        rename = "ItemCacheTtlMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub item_cache_ttl_ms: Option<u64>,
+}
+
+impl fmt::Debug for StoredConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredConfig")
+            .field("token_set", &!self.token.is_empty())
+            .field("default_vault", &self.default_vault)
+            .field("host", &self.host)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("max_retries", &self.max_retries)
+            .field("ca_certificate_set", &self.ca_certificate.is_some())
+            .field("item_cache_ttl_ms", &self.item_cache_ttl_ms)
+            .finish()
+    }
+}
+
+impl StoredConfig {
+    /// The per-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout_ms
+            .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis)
+    }
+
+    /// Retries of idempotent calls.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES)
+    }
+
+    /// How long items may be served from the cache (zero: not at all).
+    pub fn item_cache_ttl(&self) -> Duration {
+        self.item_cache_ttl_ms
+            .map_or(Duration::ZERO, Duration::from_millis)
+    }
+
+    /// The base URL requests go to: the stored host without trailing slashes (the reference
+    /// concatenated blindly and sent `//v1/…` for a host ending in `/`).
+    pub fn base_url(&self) -> &str {
+        self.host.trim().trim_end_matches('/')
+    }
+}
+
+/// Why a host is unusable; the text names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid op_connect_host {host:?}: {reason}")]
+pub struct HostError {
+    /// The rejected value.
+    pub host: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Checks a Connect host and returns it normalised (trimmed, no trailing `/`) plus a warning
+/// for plain http to a host that is not the local machine.
+pub fn validate_host(raw: &str) -> Result<(String, Option<String>), HostError> {
+    let fail = |reason: &str| HostError {
+        host: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let trimmed = raw.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Err(fail("it is empty"));
+    }
+    let url = url::Url::parse(trimmed).map_err(|e| {
+        fail(&format!(
+            "not a URL ({e}); give the scheme, e.g. https://connect.example.com:8443"
+        ))
+    })?;
+    let scheme = url.scheme();
+    if scheme != "http" && scheme != "https" {
+        return Err(fail(&format!(
+            "the scheme must be http or https, not {scheme:?} (e.g. https://{trimmed})"
+        )));
+    }
+    let Some(host) = url.host() else {
+        return Err(fail("it has no host name"));
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(fail("credentials in the URL are not supported"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(fail("a query or fragment is not allowed"));
+    }
+    let warning = (scheme == "http" && !is_loopback(&host)).then(|| {
+        format!(
+            "op_connect_host uses plain http to {host}: the Connect token travels unencrypted; use https"
+        )
+    });
+    Ok((trimmed.to_owned(), warning))
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reads_the_go_plugins_storage_format() {
+        let stored: StoredConfig = serde_json::from_str(
+            r#"{"OPToken":"tok","OPVault":"v","Host":"http://127.0.0.1:8080"}"#,
+        )
+        .unwrap();
+        assert_eq!(stored.token, "tok");
+        assert_eq!(stored.default_vault, "v");
+        assert_eq!(stored.host, "http://127.0.0.1:8080");
+        assert_eq!(stored.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(stored.max_retries(), DEFAULT_MAX_RETRIES);
+        assert_eq!(stored.item_cache_ttl(), Duration::ZERO);
+        // Written back without additions, byte for byte what the Go plugin writes.
+        assert_eq!(
+            serde_json::to_string(&stored).unwrap(),
+            r#"{"OPToken":"tok","OPVault":"v","Host":"http://127.0.0.1:8080"}"#
+        );
+    }
+
+    #[test]
+    fn new_settings_are_optional_extra_keys() {
+        let stored = StoredConfig {
+            token: "t".into(),
+            host: "https://c".into(),
+            request_timeout_ms: Some(2500),
+            max_retries: Some(0),
+            item_cache_ttl_ms: Some(1000),
+            ..StoredConfig::default()
+        };
+        let json = serde_json::to_value(&stored).unwrap();
+        assert_eq!(json["OPToken"], "t");
+        assert_eq!(json["RequestTimeoutMs"], 2500);
+        assert_eq!(json["MaxRetries"], 0);
+        let back: StoredConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(back, stored);
+        assert_eq!(back.request_timeout(), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let stored = StoredConfig {
+            token: "very-secret-token".into(),
+            ..StoredConfig::default()
+        };
+        let text = format!("{stored:?}");
+        assert!(!text.contains("very-secret-token"), "{text}");
+    }
+
+    #[test]
+    fn hosts_are_validated_and_normalised() {
+        assert_eq!(
+            validate_host("https://op.example.com:8443/").unwrap(),
+            ("https://op.example.com:8443".into(), None)
+        );
+        assert_eq!(
+            validate_host(" http://127.0.0.1:8080// ").unwrap(),
+            ("http://127.0.0.1:8080".into(), None)
+        );
+        assert!(validate_host("http://localhost:1").unwrap().1.is_none());
+        assert!(validate_host("http://[::1]:1").unwrap().1.is_none());
+        let (_, warning) = validate_host("http://connect.internal:8080").unwrap();
+        assert!(warning.unwrap().contains("plain http"));
+        for bad in [
+            "",
+            "localhost:8080",
+            "ftp://x",
+            "not a url",
+            "https://",
+            "https://u:p@h",
+        ] {
+            let err = validate_host(bad).unwrap_err();
+            assert!(err.to_string().contains("op_connect_host"), "{err}");
+        }
+    }
+}

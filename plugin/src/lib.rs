@@ -1,0 +1,17 @@
+//! The op-connect secrets engine: a drop-in replacement for 1Password's Go plugin
+//! `vault-plugin-secrets-onepassword` that forwards Vault/OpenBao requests on `op/` to a
+//! 1Password Connect server.
+//!
+//! - [`backend`]: the route table and the mount's shared state (config, client, caches).
+//! - [`routes`]: one module per route family.
+//! - [`resolve`]: vault names and item titles → ids, with the self-checking cache.
+//! - [`item_body`]: request bodies → Connect items and patches (the weak decoding).
+//! - [`config`]: the stored config, compatible with the Go plugin's storage.
+//! - [`error`]: Connect failures → HTTP statuses and messages.
+
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod item_body;
+pub mod resolve;
+pub mod routes;

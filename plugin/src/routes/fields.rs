@@ -1,0 +1,62 @@
+//! `vaults/<v>/items/<i>/fields/<f>`: one field (by id or label) with its metadata, so a policy can
+//! grant one field of an item and not the rest.
+
+use std::sync::Arc;
+
+use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
+
+use crate::backend::Engine;
+use crate::routes::items::field_json;
+use crate::routes::{captured, live, respond, segment};
+
+/// `vaults/<v>/items/<i>/fields/<f>`.
+pub fn path() -> Path<Engine> {
+    Path::new(format!(
+        "vaults/{}/items/{}/fields/{}",
+        segment("vault"),
+        segment("id"),
+        segment("field")
+    ))
+    .field(Field::string("vault").description("The vault: id or name."))
+    .field(Field::string("id").description("The item: id or title."))
+    .field(Field::string("field").description("The field: id or label."))
+    .synopsis("Read one field of an item: value, type, purpose, section; the current code of an OTP field.")
+    .read(read)
+}
+
+async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
+    const ACTION: &str = "Unable to read field";
+    let live = live(&req, &engine).await?;
+    let wanted = captured(&req, "field")?;
+    let found = live
+        .find_item(captured(&req, "vault")?, captured(&req, "id")?, ACTION)
+        .await?;
+    let item = &found.item;
+    let mut warnings = found.warnings.clone();
+    let field = match item.fields.iter().find(|f| f.id == wanted) {
+        Some(field) => field,
+        None => {
+            let by_label: Vec<_> = item
+                .fields
+                .iter()
+                .filter(|f| f.label.as_deref() == Some(wanted))
+                .collect();
+            let first = by_label.first().copied().ok_or_else(|| {
+                Error::not_found(format!(
+                    "{ACTION}: item {:?} has no field with id or label {wanted:?}",
+                    item.title
+                ))
+            })?;
+            if by_label.len() > 1 {
+                let ids: Vec<&str> = by_label.iter().map(|f| f.id.as_str()).collect();
+                warnings.push(format!(
+                    "{} fields are labelled {wanted:?} (ids {}): returning the first; address it by id to choose",
+                    by_label.len(),
+                    ids.join(", ")
+                ));
+            }
+            first
+        }
+    };
+    Ok(Some(respond(field_json(item, field), warnings)))
+}

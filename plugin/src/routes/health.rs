@@ -1,0 +1,83 @@
+//! `health`: is Connect reachable, which version is it, does the token work.
+
+use std::sync::Arc;
+
+use onepassword_connect::ConnectError;
+use serde_json::{Value, json};
+use vault_plugin_sdk::{HandlerResult, Path, Request, Response};
+
+use crate::backend::{Engine, VERSION};
+use crate::error::scrub;
+use crate::routes::{live, object};
+
+/// `health`.
+pub fn path() -> Path<Engine> {
+    Path::new("health")
+        .synopsis("Report whether 1Password Connect is reachable, its version, and whether the configured token works.")
+        .read(read)
+}
+
+async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
+    let live = match live(&req, &engine).await {
+        Ok(live) => live,
+        Err(err) => {
+            return Ok(Some(Response::with_data(object([
+                ("configured", json!(false)),
+                ("plugin_version", json!(VERSION)),
+                ("error", json!(err.to_string())),
+            ]))));
+        }
+    };
+    let token = live.config.token.as_str();
+    let (heartbeat, health, vaults) = tokio::join!(
+        live.client.heartbeat(),
+        live.client.health(),
+        live.client.list_vaults(None)
+    );
+    let describe = |e: &ConnectError| scrub(e.to_string(), token);
+    let token_valid = match &vaults {
+        Ok(_) => json!(true),
+        Err(ConnectError::Unauthorized(api)) if api.http_status == 401 => json!(false),
+        Err(_) => Value::Null,
+    };
+    let mut data = object([
+        ("configured", json!(true)),
+        ("plugin_version", json!(VERSION)),
+        ("connect_host", json!(live.host())),
+        ("reachable", json!(heartbeat.is_ok())),
+        (
+            "connect_version",
+            json!(
+                health
+                    .as_ref()
+                    .map(|h| h.version.clone())
+                    .unwrap_or_default()
+            ),
+        ),
+        ("token_valid", token_valid),
+    ]);
+    if let Ok(health) = &health {
+        let dependencies: Vec<Value> = health
+            .dependencies
+            .iter()
+            .map(|d| json!({"service": d.service, "status": d.status}))
+            .collect();
+        data.insert("dependencies".into(), Value::Array(dependencies));
+    }
+    let errors: Vec<String> = [
+        heartbeat
+            .err()
+            .map(|e| format!("heartbeat: {}", describe(&e))),
+        health.err().map(|e| format!("health: {}", describe(&e))),
+        vaults
+            .err()
+            .map(|e| format!("token check: {}", describe(&e))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !errors.is_empty() {
+        data.insert("errors".into(), json!(errors));
+    }
+    Ok(Some(Response::with_data(data)))
+}

@@ -1,0 +1,163 @@
+//! One module per route family; each exposes the `Path`s it serves.
+
+pub mod config;
+pub mod fields;
+pub mod files;
+pub mod health;
+pub mod items;
+pub mod vaults;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use vault_plugin_sdk::{Error, Request, Response};
+
+use crate::backend::{Engine, Live};
+
+/// A path segment for a vault, item, field or file: anything but `/` (spaces included; clients
+/// send them URL-encoded and the server decodes them before routing).
+pub(crate) fn segment(name: &str) -> String {
+    format!("(?P<{name}>[^/]+)")
+}
+
+/// The live state for a request.
+pub(crate) async fn live(req: &Request, engine: &Arc<Engine>) -> Result<Arc<Live>, Error> {
+    engine.live(req.storage().as_ref()).await
+}
+
+/// A captured path segment (always present when the route matched).
+pub(crate) fn captured<'r>(req: &'r Request, name: &str) -> Result<&'r str, Error> {
+    req.get_str(name)
+        .ok_or_else(|| Error::internal(format!("route without the {name:?} capture")))
+}
+
+/// A JSON object from key/value pairs.
+pub(crate) fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    let mut map = Map::with_capacity(N);
+    for (key, value) in pairs {
+        map.insert(key.to_owned(), value);
+    }
+    map
+}
+
+/// The warnings the reference's framework adds to write responses: body keys the route does not
+/// know, and body keys overridden by path captures.
+pub(crate) fn param_warnings(
+    body: &Map<String, Value>,
+    known: &[&str],
+    captures: &[&str],
+) -> Vec<String> {
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut replaced: Vec<&str> = Vec::new();
+    for key in body.keys() {
+        if captures.contains(&key.as_str()) {
+            replaced.push(key);
+        } else if !known.contains(&key.as_str()) {
+            unknown.push(key);
+        }
+    }
+    unknown.sort_unstable();
+    replaced.sort_unstable();
+    let mut warnings = Vec::new();
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "Endpoint ignored these unrecognized parameters: [{}]",
+            unknown.join(" ")
+        ));
+    }
+    if !replaced.is_empty() {
+        warnings.push(format!(
+            "Endpoint replaced the value of these parameters with the values captured from the endpoint's path: [{}]",
+            replaced.join(" ")
+        ));
+    }
+    warnings
+}
+
+/// A response with `data` and `warnings`.
+pub(crate) fn respond(data: Map<String, Value>, warnings: Vec<String>) -> Response {
+    Response {
+        data: Some(data),
+        warnings,
+    }
+}
+
+/// A list response with `keys` and `key_info`, in the given order; `None` (404) when empty,
+/// as the reference answers.
+pub(crate) fn list_response(
+    entries: Vec<(String, Value)>,
+    warnings: Vec<String>,
+) -> Option<Response> {
+    if entries.is_empty() {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(entries.len());
+    let mut info = Map::with_capacity(entries.len());
+    for (key, value) in entries {
+        keys.push(Value::String(key.clone()));
+        info.insert(key, value);
+    }
+    Some(respond(
+        object([
+            ("keys", Value::Array(keys)),
+            ("key_info", Value::Object(info)),
+        ]),
+        warnings,
+    ))
+}
+
+/// A timestamp as Go's `time.Time` marshals it (RFC 3339, trailing zeros of the fraction
+/// dropped); absent is Go's zero time.
+pub(crate) fn go_time(at: Option<DateTime<Utc>>) -> String {
+    use chrono::Timelike;
+    let Some(at) = at else {
+        return "0001-01-01T00:00:00Z".to_owned();
+    };
+    let mut text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = at.nanosecond() % 1_000_000_000;
+    if nanos > 0 {
+        let fraction = format!("{nanos:09}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+/// A timestamp for the engine's own (new) responses: RFC 3339 or `null`.
+pub(crate) fn timestamp(at: Option<DateTime<Utc>>) -> Value {
+    at.map_or(Value::Null, |at| Value::String(go_time(Some(at))))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    #[test]
+    fn go_time_format() {
+        assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
+        let at = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();
+        assert_eq!(go_time(Some(at)), "2024-05-06T07:08:09Z");
+        let at = at + chrono::Duration::milliseconds(120);
+        assert_eq!(go_time(Some(at)), "2024-05-06T07:08:09.12Z");
+    }
+
+    #[test]
+    fn warnings_match_the_references_wording() {
+        let Value::Object(body) = json!({"tags": 1, "zeta": 2, "vault": "x", "title": "t"}) else {
+            unreachable!()
+        };
+        let warnings = param_warnings(&body, &["title"], &["vault"]);
+        assert_eq!(
+            warnings,
+            [
+                "Endpoint ignored these unrecognized parameters: [tags zeta]",
+                "Endpoint replaced the value of these parameters with the values captured from the endpoint's path: [vault]",
+            ]
+        );
+    }
+}
