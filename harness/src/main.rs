@@ -24,6 +24,8 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Print the path of the OpenBao server binary, downloading and verifying it first if needed.
+    Provision,
     /// Run the criterion benchmarks (engine vs kv-v2, and the mock) and print their report.
     Bench {
         /// Only benchmarks whose name contains this.
@@ -35,6 +37,16 @@ enum Command {
 async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Up { release, port } => run_demo(DemoOptions { release, port }).await,
+        Command::Provision => match harness::provision::openbao_binary() {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Bench { filter } => run_benches(filter),
     }
 }
