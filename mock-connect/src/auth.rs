@@ -6,6 +6,9 @@
 //! configures tokens). A missing or malformed `Authorization` header is always 401.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 /// Which vaults a token may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,17 +99,46 @@ pub enum AuthError {
     UnknownToken,
 }
 
+/// What an authenticated request may do, and the token id the activity log shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// Vaults the token may see.
+    pub scope: Scope,
+    /// A stable id derived from the token (never the token itself), used as `jti`.
+    pub token_id: String,
+}
+
 /// The configured tokens.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Tokens {
-    grants: HashMap<String, Scope>,
+    grants: HashMap<String, Arc<Access>>,
+    open: Arc<Access>,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Self::new([])
+    }
 }
 
 impl Tokens {
     /// Tokens from grants; a token given twice keeps its last scope.
     pub fn new(grants: impl IntoIterator<Item = TokenGrant>) -> Self {
         Self {
-            grants: grants.into_iter().map(|g| (g.token, g.scope)).collect(),
+            grants: grants
+                .into_iter()
+                .map(|g| {
+                    let access = Access {
+                        scope: g.scope,
+                        token_id: token_id(&g.token),
+                    };
+                    (g.token, Arc::new(access))
+                })
+                .collect(),
+            open: Arc::new(Access {
+                scope: Scope::All,
+                token_id: "anytoken".to_owned(),
+            }),
         }
     }
 
@@ -116,8 +148,7 @@ impl Tokens {
     }
 
     /// The scope of the token in an `Authorization` header value.
-    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<&Scope, AuthError> {
-        static ALL: Scope = Scope::All;
+    pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Arc<Access>, AuthError> {
         let header = header.ok_or(AuthError::MissingBearer)?;
         let token = header
             .strip_prefix(b"Bearer ")
@@ -130,10 +161,24 @@ impl Tokens {
             return Err(AuthError::MissingBearer);
         }
         if self.is_open() {
-            return Ok(&ALL);
+            return Ok(Arc::clone(&self.open));
         }
-        self.grants.get(token).ok_or(AuthError::UnknownToken)
+        self.grants
+            .get(token)
+            .cloned()
+            .ok_or(AuthError::UnknownToken)
     }
+}
+
+/// First 26 characters of the token's SHA-256, in lowercase hex.
+fn token_id(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex.truncate(26);
+    hex
 }
 
 #[cfg(test)]
@@ -157,19 +202,13 @@ mod tests {
     #[test]
     fn authentication() {
         let tokens = Tokens::new(["a".parse().unwrap(), "b=vault1".parse().unwrap()]);
-        assert_eq!(tokens.authenticate(Some(b"Bearer a")), Ok(&Scope::All));
-        assert!(
-            tokens
-                .authenticate(Some(b"Bearer b"))
-                .unwrap()
-                .allows("vault1", "x")
-        );
-        assert!(
-            !tokens
-                .authenticate(Some(b"Bearer b"))
-                .unwrap()
-                .allows("v2", "x")
-        );
+        let a = tokens.authenticate(Some(b"Bearer a")).unwrap();
+        assert_eq!(a.scope, Scope::All);
+        assert_eq!(a.token_id.len(), 26);
+        let b = tokens.authenticate(Some(b"Bearer b")).unwrap();
+        assert!(b.scope.allows("vault1", "x"));
+        assert!(!b.scope.allows("v2", "x"));
+        assert_ne!(a.token_id, b.token_id);
         assert_eq!(
             tokens.authenticate(Some(b"Bearer c")),
             Err(AuthError::UnknownToken)
@@ -180,7 +219,10 @@ mod tests {
             Err(AuthError::MissingBearer)
         );
         let open = Tokens::default();
-        assert_eq!(open.authenticate(Some(b"Bearer anything")), Ok(&Scope::All));
+        assert_eq!(
+            open.authenticate(Some(b"Bearer anything")).unwrap().scope,
+            Scope::All
+        );
         assert_eq!(
             open.authenticate(Some(b"Bearer ")),
             Err(AuthError::MissingBearer)
