@@ -5,8 +5,9 @@ use std::time::Duration;
 use crate::ConnectToken;
 
 /// How a [`Client`](crate::Client) talks to Connect. Build with [`ClientConfig::new`] and the
-/// `with_*` methods; every field has a sensible default.
-#[derive(Debug, Clone)]
+/// `with_*` methods; every field has a sensible default. `Debug` shows neither the token nor
+/// the CA bytes.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// Connect base URL, e.g. `https://connect.example:8443` (a trailing slash and a path prefix
     /// are fine; `/v1/…` is appended).
@@ -75,6 +76,26 @@ impl ClientConfig {
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &self.token)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field(
+                "ca_certificate_pem",
+                &self
+                    .ca_certificate_pem
+                    .as_ref()
+                    .map(|pem| format!("<{} bytes>", pem.len())),
+            )
+            .field("user_agent", &self.user_agent)
+            .finish()
     }
 }
 

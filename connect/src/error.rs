@@ -22,7 +22,7 @@ impl fmt::Display for ApiError {
 }
 
 /// Everything that can go wrong talking to Connect.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
     /// The client configuration is unusable (bad URL, empty token, bad CA certificate, …).
     #[error("invalid 1Password Connect configuration: {0}")]
