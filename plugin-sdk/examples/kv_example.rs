@@ -190,7 +190,7 @@ async fn factory(context: SetupContext) -> Result<Backend<Kv>, Error> {
                 .read(fail),
         )
         .path(
-            Path::new(r"big/(?P<bytes>\d+)")
+            Path::new(r"big/(?P<bytes>[^/]+)")
                 .field(Field::int("bytes"))
                 .read(big),
         )
