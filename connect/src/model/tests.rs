@@ -316,19 +316,25 @@ fn health_round_trips() {
     assert_eq!(serde_json::to_value(&health).unwrap(), input);
 }
 
-/// The enum values of the official OpenAPI file, read from the shared copy.
-fn spec_enum(schema_path: &[&str]) -> Vec<String> {
+/// The official OpenAPI file (shared copy outside the repository), as JSON.
+fn official_spec() -> Value {
     let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/connect-openapi/spec.yaml");
     let text = std::fs::read_to_string(&spec_path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", spec_path.display()));
-    let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    serde_json::to_value(yaml).unwrap()
+}
+
+/// The enum values of a schema of the official OpenAPI file.
+fn spec_enum(schema_path: &[&str]) -> Vec<String> {
+    let spec = official_spec();
     let mut node = &spec["components"]["schemas"];
     for key in schema_path {
         node = &node[*key];
     }
     node["enum"]
-        .as_sequence()
+        .as_array()
         .unwrap_or_else(|| panic!("no enum at {schema_path:?}"))
         .iter()
         .map(|value| value.as_str().unwrap().to_owned())
@@ -398,4 +404,77 @@ fn known_values_parse_without_other() {
     for field_type in FieldType::KNOWN {
         assert_eq!(&FieldType::from(field_type.as_str()), field_type);
     }
+}
+
+/// Validates `instance` against `components.schemas.<name>` of the official OpenAPI file.
+fn assert_matches_spec_schema(name: &str, instance: &Value) {
+    let spec = official_spec();
+    let schema = json!({
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": spec["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{instance:#}");
+}
+
+#[test]
+fn serialised_values_match_the_official_schemas() {
+    let mut item: Item = serde_json::from_value(server_full_item()).unwrap();
+    // The spec's field type enum lists TOTP instead of OTP and none of the returned-only types.
+    item.fields
+        .retain(|field| !matches!(field.field_type, FieldType::Otp | FieldType::Address));
+    let item_json = serde_json::to_value(&item).unwrap();
+    assert_matches_spec_schema("FullItem", &item_json);
+    assert_matches_spec_schema("Item", &serde_json::to_value(item.summary()).unwrap());
+    for field in &item.fields {
+        assert_matches_spec_schema("Field", &serde_json::to_value(field).unwrap());
+    }
+    let vault: Vault = serde_json::from_value(json!({
+        "id": "hfnjvi6aymbsnfc2xeeoheizda", "name": "Demo", "attributeVersion": 1,
+        "contentVersion": 2, "items": 3, "type": "EVERYONE", "createdAt": "2021-01-01T00:00:00Z",
+        "updatedAt": "2021-01-01T00:00:00Z"
+    }))
+    .unwrap();
+    assert_matches_spec_schema("Vault", &serde_json::to_value(&vault).unwrap());
+    let mut file = item.files[0].clone();
+    file.set_content(b"The future belongs to the curious.\n");
+    assert_matches_spec_schema("File", &serde_json::to_value(&file).unwrap());
+    assert_matches_spec_schema(
+        "ErrorResponse",
+        &serde_json::to_value(ErrorBody::new(404, "item x not found")).unwrap(),
+    );
+    assert_matches_spec_schema(
+        "Patch",
+        &serde_json::to_value(vec![
+            PatchOp::replace("/fields/username/value", json!({"v": 1})),
+            PatchOp::remove("/tags/1"),
+        ])
+        .unwrap(),
+    );
+    let entry: ActivityEntry = serde_json::from_value(json!({
+        "requestId": "d9a1c6b2-0000-4000-8000-000000000000", "timestamp": "2021-01-01T00:00:00Z",
+        "action": "UPDATE", "result": "DENY",
+        "actor": {"id": "d9a1c6b2-0000-4000-8000-000000000001", "account": "A", "jti": "j",
+                  "userAgent": "ua", "requestIp": "127.0.0.1"},
+        "resource": {"type": "ITEM", "vault": {"id": "hfnjvi6aymbsnfc2xeeoheizda"},
+                     "item": {"id": "wepiqdxdzncjtnvmv5fegud4qy"}, "itemVersion": 3}
+    }))
+    .unwrap();
+    assert_matches_spec_schema("APIRequest", &serde_json::to_value(&entry).unwrap());
+}
+
+#[test]
+fn the_schema_check_catches_a_wrong_shape() {
+    // Guard against a validator that accepts everything (e.g. an unresolved $ref).
+    let spec = official_spec();
+    let schema = json!({"$ref": "#/components/schemas/Item", "components": spec["components"]});
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(!validator.is_valid(&json!({"title": "no vault nor category"})));
+    assert!(
+        !validator.is_valid(&json!({"vault": {"id": "v"}, "category": "LOGIN", "version": "1"}))
+    );
 }
