@@ -105,6 +105,9 @@ impl std::fmt::Debug for ClientConfig {
 /// (whose `add` appends) are sent once. A retry happens after a connection failure, a timeout,
 /// or a 502/503/504 answer; never after any other status. Caveat: when a DELETE reached the
 /// server but the answer was lost, the retry reports 404.
+///
+/// The timeout applies per attempt, so a call can take up to
+/// `(max_retries + 1) × timeout` plus the backoffs (at most `max_retries × max_backoff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so at most `max_retries + 1` attempts).

@@ -5,6 +5,11 @@
 //! - [`ConnectToken`]: the bearer token, never printed.
 //! - [`filter`]: `title eq "…"` and friends for the list endpoints.
 //!
+//! The client keeps one pooled connection set per [`Client`] (clone it freely), applies
+//! [`ClientConfig::timeout`] to every attempt and retries only idempotent calls (GET, PUT,
+//! DELETE) after connection failures, timeouts and 502/503/504, as [`RetryPolicy`] says.
+//! HTTP error answers display as `status <status>: <message>`, like the official Go SDK.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), onepassword_connect::ConnectError> {
 //! use onepassword_connect::{Client, ClientConfig, filter::Filter};

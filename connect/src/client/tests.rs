@@ -631,7 +631,9 @@ impl Drop for TlsStub {
 }
 
 impl TlsStub {
-    async fn start() -> Self {
+    /// `self_signed`: the server certificate signs itself (and is what the client must trust)
+    /// instead of being issued by a CA.
+    async fn start(self_signed: bool) -> Self {
         use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
         use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -640,10 +642,14 @@ impl TlsStub {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
-        let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&leaf_key, &ca)
-            .unwrap();
+        let leaf_params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let leaf = if self_signed {
+            leaf_params.self_signed(&leaf_key).unwrap()
+        } else {
+            leaf_params.signed_by(&leaf_key, &ca).unwrap()
+        };
+        let trusted_pem = if self_signed { leaf.pem() } else { ca.pem() };
 
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let server_config = rustls::ServerConfig::builder_with_provider(provider)
@@ -686,7 +692,7 @@ impl TlsStub {
         });
         Self {
             addr,
-            ca_pem: ca.pem(),
+            ca_pem: trusted_pem,
             task,
         }
     }
@@ -694,7 +700,7 @@ impl TlsStub {
 
 #[tokio::test]
 async fn custom_ca_certificate_is_trusted() {
-    let stub = TlsStub::start().await;
+    let stub = TlsStub::start(false).await;
     let url = format!("https://localhost:{}/", stub.addr.port());
     let trusting = Client::new(
         ClientConfig::new(url.clone(), TOKEN).with_ca_certificate_pem(stub.ca_pem.clone()),
@@ -712,4 +718,14 @@ async fn custom_ca_certificate_is_trusted() {
     );
     assert!(error.to_string().contains("localhost"));
     assert_no_token(&all_texts(&error));
+}
+
+#[tokio::test]
+async fn a_self_signed_server_certificate_can_be_trusted_directly() {
+    let stub = TlsStub::start(true).await;
+    let url = format!("https://127.0.0.1:{}", stub.addr.port());
+    let client =
+        Client::new(ClientConfig::new(url, TOKEN).with_ca_certificate_pem(stub.ca_pem.clone()))
+            .unwrap();
+    client.heartbeat().await.unwrap();
 }
