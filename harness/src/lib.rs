@@ -14,6 +14,7 @@ pub mod demo;
 pub mod launch;
 pub mod plugin;
 pub mod provision;
+pub mod scenario;
 pub mod vault_api;
 
 /// True when running under CI (`CI=true`), where a missing prerequisite is a failure, not a skip.

@@ -1,0 +1,545 @@
+//! Fixture-driven environments for the engine's end-to-end suites.
+//!
+//! One [`Env`] per test binary: a real OpenBao dev server with the engine built, installed and
+//! registered as `op-connect` (with its sha256 and version). Every [`Scenario`] then gets its own
+//! in-process Connect mock seeded with the §15 fixture of `reference-plugin.md` and its own mount
+//! (`op-<n>`) configured against that mock, so scenarios running in parallel never see each
+//! other's requests, faults or data.
+//!
+//! Each `#[tokio::test]` has its own runtime that dies with the test, so everything shared lives
+//! on one background runtime owned by this module: the server launch, and every mock. The
+//! OpenBao process of a static [`Env`] is never dropped by Rust; a small watchdog (`sh`) stops it
+//! and removes its scratch directory as soon as the test process is gone.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use mock_connect::admin::FaultSpec;
+use mock_connect::fixture::Fixture;
+use mock_connect::{MockConnect, RunningMock};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::launch::process::OpenBao;
+use crate::plugin::{self, BuildTarget, Profile, Registered};
+use crate::vault_api::{VaultClient, VaultResponse};
+
+/// The catalog name the guide registers the engine under.
+pub const PLUGIN_NAME: &str = "op-connect";
+/// The version the guide registers (`-version=v1.1.0`).
+pub const PLUGIN_VERSION: &str = "v1.1.0";
+/// The engine's cargo package.
+pub const PLUGIN_PACKAGE: &str = "vault-plugin-secrets-onepassword";
+
+/// Ids of the §15 fixture (`reference-plugin.md`).
+pub mod ids {
+    /// Vault `Shared`, created 2020-01-01 (the oldest `Shared`).
+    pub const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
+    /// Vault `Shared`, created 2021-01-01 (listed first, yet newer).
+    pub const A2: &str = "aaaaaaaaaaaaaaaaaaaaaaaaab";
+    /// Vault `Other Vault`.
+    pub const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbb";
+    /// Item `db` in A, created 2019 (the oldest `db`), with every kind of field and a file.
+    pub const X: &str = "xxxxxxxxxxxxxxxxxxxxxxxxxx";
+    /// Item `db` in A, created 2022, one field `password=newer`.
+    pub const Y: &str = "yyyyyyyyyyyyyyyyyyyyyyyyyy";
+    /// Item `Some Title` in A, no fields.
+    pub const Z: &str = "zzzzzzzzzzzzzzzzzzzzzzzzzz";
+    /// The file attached to X.
+    pub const FILE: &str = "ffffffffffffffffffffffffff";
+    /// Item `API key: prod #1 (ü)` in B (a title with spaces and punctuation).
+    pub const ODD: &str = "oooooooooooooooooooooooooo";
+    /// Item `totp` in B, with a valid OTP secret.
+    pub const OTP: &str = "tttttttttttttttttttttttttt";
+    /// An id-shaped string that matches nothing.
+    pub const MISSING: &str = "qqqqqqqqqqqqqqqqqqqqqqqqqq";
+}
+
+/// Title of [`ids::ODD`]: spaces and punctuation, no `/`.
+pub const ODD_TITLE: &str = "API key: prod #1 (ü)";
+/// Base32 secret of the OTP field of [`ids::OTP`].
+pub const OTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
+/// Name of the file attached to [`ids::X`].
+pub const FILE_NAME: &str = "notes.txt";
+/// Content of the file attached to [`ids::X`].
+pub const FILE_CONTENT: &[u8] = b"hello from a file\n\x00\xff binary tail";
+
+/// The §15 fixture in the mock's fixture format, plus vault B's items for the naming and OTP
+/// tests. Vault `A2` comes first so that a plain "first match" would pick the wrong `Shared`; item
+/// `Y` (newer) comes before `X` for the same reason.
+pub fn fixture() -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(FILE_CONTENT);
+    json!({"vaults": [
+        {"id": ids::A2, "name": "Shared", "createdAt": "2021-01-01T00:00:00Z", "items": []},
+        {"id": ids::A, "name": "Shared", "createdAt": "2020-01-01T00:00:00Z", "items": [
+            {"id": ids::Y, "title": "db", "category": "DATABASE",
+             "createdAt": "2022-01-01T00:00:00Z", "updatedAt": "2022-01-01T00:00:00Z",
+             "fields": [{"id": "password", "type": "CONCEALED", "purpose": "PASSWORD",
+                         "label": "password", "value": "newer"}]},
+            {"id": ids::X, "title": "db", "category": "DATABASE",
+             "createdAt": "2019-01-01T00:00:00Z", "updatedAt": "2019-06-01T00:00:00Z",
+             "sections": [{"id": "sec1", "label": "Section One"}],
+             "fields": [
+                {"id": "username", "type": "STRING", "purpose": "USERNAME",
+                 "label": "username", "value": "admin"},
+                {"id": "password", "type": "CONCEALED", "purpose": "PASSWORD",
+                 "label": "password", "value": "pw1"},
+                {"id": "secpw", "section": {"id": "sec1"}, "type": "CONCEALED",
+                 "label": "password", "value": "pw-in-section"},
+                {"id": "unlabelled", "type": "STRING"},
+                {"id": "notesPlain", "type": "STRING", "purpose": "NOTES", "label": "notesPlain"},
+                {"id": "otp", "type": "OTP", "label": "one-time password",
+                 "value": "otpauth://totp/x?secret=ABC"}
+             ],
+             "files": [{"id": ids::FILE, "name": FILE_NAME, "content": b64}]},
+            {"id": ids::Z, "title": "Some Title", "category": "SECURE_NOTE",
+             "createdAt": "2021-01-01T00:00:00Z", "updatedAt": "2021-01-01T00:00:00Z"}
+        ]},
+        {"id": ids::B, "name": "Other Vault", "createdAt": "2020-06-01T00:00:00Z", "items": [
+            {"id": ids::ODD, "title": ODD_TITLE, "category": "API_CREDENTIAL",
+             "createdAt": "2020-07-01T00:00:00Z", "updatedAt": "2020-07-01T00:00:00Z",
+             "fields": [{"id": "credential", "type": "CONCEALED", "label": "api key",
+                         "value": "k-123"},
+                        {"id": "host", "type": "STRING", "label": "host name",
+                         "value": "h.example"}]},
+            {"id": ids::OTP, "title": "totp", "category": "LOGIN",
+             "createdAt": "2020-07-01T00:00:00Z", "updatedAt": "2020-07-01T00:00:00Z",
+             "fields": [{"id": "username", "type": "STRING", "purpose": "USERNAME",
+                         "label": "username", "value": "otp-user"},
+                        {"id": "oneTimePassword", "type": "OTP", "label": "one-time password",
+                         "value": format!("otpauth://totp/acme:me?secret={OTP_SECRET}&issuer=acme")}]}
+        ]}
+    ]})
+}
+
+/// The runtime that owns every shared server (never shut down: it lives as long as the process).
+fn background() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        #[allow(clippy::expect_used, reason = "test start-up: no runtime, no tests")]
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("scenario-bg")
+            .enable_all()
+            .build()
+            .expect("building the scenario runtime")
+    })
+}
+
+/// Runs `future` on the background runtime and waits for it from any runtime.
+async fn on_background<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match background().spawn(future).await {
+        Ok(output) => output,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+/// The server shared by every scenario of one test binary.
+#[derive(Debug)]
+pub struct Env {
+    /// The OpenBao dev server.
+    pub bao: OpenBao,
+    /// The engine as registered.
+    pub plugin: Registered,
+}
+
+impl Env {
+    /// The shared environment, started on first use (OpenBao, engine build and registration).
+    pub async fn shared() -> &'static Env {
+        static ENV: tokio::sync::OnceCell<Env> = tokio::sync::OnceCell::const_new();
+        ENV.get_or_init(|| on_background(Env::start())).await
+    }
+
+    async fn start() -> Env {
+        let artifact = tokio::task::spawn_blocking(|| {
+            plugin::build(
+                PLUGIN_PACKAGE,
+                BuildTarget::Bin(PLUGIN_PACKAGE),
+                Profile::Dev,
+            )
+        })
+        .await;
+        let artifact = match artifact {
+            Ok(Ok(path)) => path,
+            Ok(Err(err)) => panic!("building the engine failed: {err}"),
+            Err(join) => panic!("build task failed: {join}"),
+        };
+        let bao = match OpenBao::start().await {
+            Ok(bao) => bao,
+            Err(err) => panic!("OpenBao did not start: {err}"),
+        };
+        reap_when_parent_exits(&bao);
+        let plugin =
+            match plugin::register(&bao, &artifact, PLUGIN_NAME, Some(PLUGIN_VERSION)).await {
+                Ok(registered) => registered,
+                Err(err) => panic!("registering the engine failed: {err}\n{}", bao.log()),
+            };
+        Env { bao, plugin }
+    }
+
+    /// A root client on a fresh connection pool (safe to use from the calling test's runtime).
+    pub fn root(&self) -> VaultClient {
+        self.bao.client()
+    }
+
+    /// The server log, which includes the plugins' stderr.
+    pub fn log(&self) -> String {
+        self.bao.log()
+    }
+
+    /// The last `lines` lines of the server log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Starts a watchdog that stops `bao` and removes its scratch directory once this process has
+/// exited: a static is never dropped, so its `Drop` cannot do it.
+fn reap_when_parent_exits(bao: &OpenBao) {
+    let script = r#"
+        while kill -0 "$1" 2>/dev/null; do sleep 0.3; done
+        kill -TERM "$2" 2>/dev/null
+        i=0
+        while kill -0 "$2" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+        kill -KILL "$2" 2>/dev/null
+        rm -rf "$3"
+    "#;
+    let spawned = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("watchdog")
+        .arg(std::process::id().to_string())
+        .arg(bao.pid().to_string())
+        .arg(bao.scratch_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Err(err) = spawned {
+        panic!("cannot start the OpenBao watchdog: {err}");
+    }
+}
+
+/// One request the mock saw.
+pub use mock_connect::admin::JournalEntry as Seen;
+
+/// `METHOD path[?query]` of a journal entry, for readable assertions.
+pub fn line(entry: &Seen) -> String {
+    match &entry.query {
+        Some(q) if !q.is_empty() => format!("{} {}?{}", entry.method, entry.path, q),
+        _ => format!("{} {}", entry.method, entry.path),
+    }
+}
+
+/// A Connect mock of one scenario (in process, on the background runtime): its address, token,
+/// journal and faults.
+#[derive(Debug)]
+pub struct Connect {
+    /// Base URL, e.g. `http://127.0.0.1:40000`.
+    pub url: String,
+    /// The bearer token it accepts.
+    pub token: String,
+    http: reqwest::Client,
+    server: RunningMock,
+}
+
+impl Connect {
+    /// Starts a mock seeded with `fixture` (the mock's fixture JSON) that accepts only `token`.
+    pub async fn start(fixture: Value, token: &str) -> Connect {
+        let fixture: Fixture = match serde_json::from_value(fixture) {
+            Ok(f) => f,
+            Err(err) => panic!("the scenario fixture does not parse: {err}"),
+        };
+        let builder = MockConnect::builder().token(token).fixture(fixture);
+        let server = match on_background(builder.spawn()).await {
+            Ok(server) => server,
+            Err(err) => panic!("mock-connect did not start: {err}"),
+        };
+        #[allow(clippy::expect_used, reason = "a default client always builds")]
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Connect {
+            url: server.url(),
+            token: token.to_owned(),
+            http,
+            server,
+        }
+    }
+
+    /// Every Connect request since the last [`Connect::clear_journal`], oldest first.
+    pub async fn journal(&self) -> Vec<Seen> {
+        self.server.journal().snapshot()
+    }
+
+    /// The journal as `METHOD path?query` lines.
+    pub async fn journal_lines(&self) -> Vec<String> {
+        self.journal().await.iter().map(line).collect()
+    }
+
+    /// Forgets the journal.
+    pub async fn clear_journal(&self) {
+        self.server.journal().clear();
+    }
+
+    /// Adds a fault (the mock's fault JSON: `route`, `latency_ms`, `status`, `body`,
+    /// `malformed`, `drop`, `times`).
+    pub async fn fault(&self, spec: Value) {
+        let spec: FaultSpec = match serde_json::from_value(spec) {
+            Ok(spec) => spec,
+            Err(err) => panic!("bad fault spec: {err}"),
+        };
+        if let Err(err) = self.server.faults().add(spec) {
+            panic!("fault refused: {err}");
+        }
+    }
+
+    /// Removes every fault.
+    pub async fn clear_faults(&self) {
+        self.server.faults().clear();
+    }
+
+    /// A plain Connect API call with the scenario's token (to change data behind the engine's
+    /// back).
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.url, path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(err) => panic!("Connect mock call {path} failed: {err}"),
+        };
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+/// A mounted, configured engine with its own Connect mock.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The shared server.
+    pub env: &'static Env,
+    /// The mount path, e.g. `op-7` (no trailing slash).
+    pub mount: String,
+    /// A root client for this test's runtime.
+    pub client: VaultClient,
+    /// This scenario's Connect mock.
+    pub connect: Connect,
+}
+
+static NEXT_MOUNT: AtomicU64 = AtomicU64::new(1);
+
+/// A random-enough Connect token for one scenario: unique, so a grep of the log is meaningful.
+fn scenario_token(n: u64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!("ct-{}-{n}-{nanos:08x}-SECRETTOKEN", std::process::id())
+}
+
+impl Scenario {
+    /// Mock with the §15 fixture, engine mounted and configured against it.
+    pub async fn new() -> Scenario {
+        let scenario = Self::unconfigured().await;
+        let written = scenario.configure(json!({})).await;
+        assert!(
+            written.is_success(),
+            "config write failed: {} {:?}\n{}",
+            written.status,
+            written.body,
+            scenario.env.log_tail(40)
+        );
+        scenario
+    }
+
+    /// Mock with the fixture, engine mounted, no `config` written yet.
+    pub async fn unconfigured() -> Scenario {
+        Self::unconfigured_with(fixture()).await
+    }
+
+    /// Mock seeded with `fixture`, engine mounted, no `config` written yet.
+    pub async fn unconfigured_with(fixture: Value) -> Scenario {
+        let env = Env::shared().await;
+        let n = NEXT_MOUNT.fetch_add(1, Ordering::Relaxed);
+        let connect = Connect::start(fixture, &scenario_token(n)).await;
+        let mount = format!("op-{n}");
+        let client = env.root();
+        if let Err(err) = plugin::mount(&client, &mount, PLUGIN_NAME).await {
+            panic!("mounting {mount}: {err}\n{}", env.log_tail(60));
+        }
+        Scenario {
+            env,
+            mount,
+            client,
+            connect,
+        }
+    }
+
+    /// Writes `config` with this scenario's host and token, plus `extra` keys (which win).
+    pub async fn configure(&self, extra: Value) -> VaultResponse {
+        let mut body = json!({
+            "op_connect_host": self.connect.url,
+            "op_connect_token": self.connect.token,
+        });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+        self.write("config", &body).await
+    }
+
+    /// `<mount>/<rel>`.
+    pub fn path(&self, rel: &str) -> String {
+        format!("{}/{}", self.mount, rel.trim_start_matches('/'))
+    }
+
+    /// GET `<mount>/<rel>`.
+    pub async fn read(&self, rel: &str) -> VaultResponse {
+        self.call(Method::GET, rel, None).await
+    }
+
+    /// GET `<mount>/<rel>?query`.
+    pub async fn read_query(&self, rel: &str, query: &[(&str, &str)]) -> VaultResponse {
+        match self.client.read_with_query(&self.path(rel), query).await {
+            Ok(r) => r,
+            Err(err) => panic!("GET {rel}: {err}\n{}", self.env.log_tail(40)),
+        }
+    }
+
+    /// LIST `<mount>/<rel>`.
+    pub async fn list(&self, rel: &str) -> VaultResponse {
+        match self.client.list(&self.path(rel)).await {
+            Ok(r) => r,
+            Err(err) => panic!("LIST {rel}: {err}\n{}", self.env.log_tail(40)),
+        }
+    }
+
+    /// PUT `<mount>/<rel>` with a JSON body.
+    pub async fn write(&self, rel: &str, body: &Value) -> VaultResponse {
+        self.call(Method::PUT, rel, Some(body)).await
+    }
+
+    /// PATCH `<mount>/<rel>` with a merge-patch body.
+    pub async fn patch(&self, rel: &str, body: &Value) -> VaultResponse {
+        self.call(Method::PATCH, rel, Some(body)).await
+    }
+
+    /// DELETE `<mount>/<rel>`.
+    pub async fn delete(&self, rel: &str) -> VaultResponse {
+        self.call(Method::DELETE, rel, None).await
+    }
+
+    /// Any method on `<mount>/<rel>`.
+    pub async fn call(&self, method: Method, rel: &str, body: Option<&Value>) -> VaultResponse {
+        match self
+            .client
+            .request(method.clone(), &self.path(rel), body)
+            .await
+        {
+            Ok(r) => r,
+            Err(err) => panic!("{method} {rel}: {err}\n{}", self.env.log_tail(40)),
+        }
+    }
+
+    /// A token limited to `policy` (HCL), created through the API.
+    pub async fn token_with_policy(&self, name: &str, policy: &str) -> VaultClient {
+        let name = format!("{}-{name}", self.mount);
+        let put = self
+            .client
+            .write(
+                &format!("sys/policies/acl/{name}"),
+                &json!({ "policy": policy }),
+            )
+            .await;
+        match put {
+            Ok(r) if r.is_success() => {}
+            other => panic!("writing policy {name}: {other:?}"),
+        }
+        let created = self
+            .client
+            .write(
+                "auth/token/create",
+                &json!({"policies": [name], "no_default_policy": true, "ttl": "10m"}),
+            )
+            .await;
+        let token = match &created {
+            Ok(r) => r.body["auth"]["client_token"].as_str().map(str::to_owned),
+            Err(_) => None,
+        };
+        match token {
+            Some(token) => self.client.with_token(Some(token)),
+            None => panic!("creating a token: {created:?}"),
+        }
+    }
+
+    /// The `bao` CLI against the shared server with the root token.
+    pub fn cli(&self) -> Command {
+        self.env.bao.cli()
+    }
+
+    /// Asserts that `response` failed with `status` and that its error text contains every
+    /// needle (case-insensitive); returns the joined error text.
+    pub fn expect_error(&self, response: &VaultResponse, status: u16, needles: &[&str]) -> String {
+        let text = response.errors.join(" | ");
+        assert_eq!(
+            response.status,
+            status,
+            "expected {status}, got {} {:?}\n--- log tail ---\n{}",
+            response.status,
+            response.body,
+            self.env.log_tail(30)
+        );
+        let lower = text.to_lowercase();
+        for needle in needles {
+            assert!(
+                lower.contains(&needle.to_lowercase()),
+                "error {text:?} does not mention {needle:?}"
+            );
+        }
+        assert!(
+            !text.contains(&self.connect.token),
+            "the Connect token leaked into an error: {text}"
+        );
+        text
+    }
+
+    /// Asserts that a successful response carries `data` and returns it.
+    pub fn expect_data(&self, response: &VaultResponse) -> Value {
+        assert!(
+            response.is_success(),
+            "expected success, got {} {:?}\n--- log tail ---\n{}",
+            response.status,
+            response.body,
+            self.env.log_tail(30)
+        );
+        match &response.data {
+            Some(data) => data.clone(),
+            None => panic!("no data in {:?}", response.body),
+        }
+    }
+
+    /// Number of journalled Connect requests.
+    pub async fn connect_requests(&self) -> usize {
+        self.connect.journal().await.len()
+    }
+}

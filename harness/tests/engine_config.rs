@@ -1,0 +1,394 @@
+//! The `config` path and the client it builds, through a real OpenBao: write/read/delete, the
+//! token never shown, host validation and normalisation, connectivity warnings, the new settings,
+//! and a config change taking effect at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use harness::scenario::{Connect, Scenario, fixture, ids};
+use serde_json::{Value, json};
+
+/// Every key of a config read, with the token absent or masked.
+fn assert_no_token(scenario: &Scenario, body: &Value) {
+    let text = body.to_string();
+    assert!(
+        !text.contains(&scenario.connect.token),
+        "config read shows the Connect token: {text}"
+    );
+}
+
+#[tokio::test]
+async fn read_before_any_write_is_404() {
+    let s = Scenario::unconfigured().await;
+    let read = s.read("config").await;
+    assert_eq!(read.status, 404, "{:?}", read.body);
+    assert_eq!(
+        s.connect_requests().await,
+        0,
+        "a config read must not call Connect"
+    );
+}
+
+#[tokio::test]
+async fn write_then_read_never_returns_the_token() {
+    let s = Scenario::unconfigured().await;
+    let written = s.configure(json!({"op_vault": "Shared"})).await;
+    assert!(written.is_success(), "{:?}", written.body);
+    assert_no_token(&s, &written.body);
+
+    let read = s.read("config").await;
+    let data = s.expect_data(&read);
+    assert_eq!(data["op_connect_host"], json!(s.connect.url));
+    assert_eq!(data["op_vault"], json!("Shared"));
+    assert_no_token(&s, &read.body);
+    // The reference returned the token in clear (§14.1); ours must not, but still tells whether
+    // one is set if it says anything about it.
+    if let Some(token) = data.get("op_connect_token") {
+        assert_ne!(token, &json!(s.connect.token));
+    }
+}
+
+#[tokio::test]
+async fn writes_merge_with_the_stored_config() {
+    let s = Scenario::new().await;
+    let written = s.write("config", &json!({"op_vault": "Other Vault"})).await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let data = s.expect_data(&s.read("config").await);
+    assert_eq!(data["op_connect_host"], json!(s.connect.url));
+    assert_eq!(data["op_vault"], json!("Other Vault"));
+    // The token was kept: items still read.
+    let item = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(item.status, 200, "{:?}", item.body);
+}
+
+#[tokio::test]
+async fn delete_removes_the_config() {
+    let s = Scenario::new().await;
+    let deleted = s.delete("config").await;
+    assert!(
+        deleted.is_success(),
+        "{} {:?}",
+        deleted.status,
+        deleted.body
+    );
+    assert_eq!(s.read("config").await.status, 404);
+    // Without a config the engine answers a clear client error instead of calling Connect.
+    s.connect.clear_journal().await;
+    let item = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert!(
+        (400..500).contains(&item.status),
+        "{} {:?}",
+        item.status,
+        item.body
+    );
+    assert!(
+        item.errors.join(" ").to_lowercase().contains("config"),
+        "{:?}",
+        item.errors
+    );
+    assert_eq!(s.connect_requests().await, 0);
+}
+
+#[tokio::test]
+async fn host_without_scheme_is_rejected_naming_the_field() {
+    let s = Scenario::unconfigured().await;
+    let written = s
+        .write(
+            "config",
+            &json!({"op_connect_host": "localhost:8080", "op_connect_token": "t"}),
+        )
+        .await;
+    s.expect_error(&written, 400, &["op_connect_host"]);
+    assert_eq!(s.read("config").await.status, 404, "nothing may be stored");
+}
+
+#[tokio::test]
+async fn wrongly_typed_host_is_a_400() {
+    // §15.13: a JSON object for a string field.
+    let s = Scenario::unconfigured().await;
+    let written = s
+        .write("config", &json!({"op_connect_host": {"a": 1}}))
+        .await;
+    s.expect_error(&written, 400, &["op_connect_host"]);
+}
+
+#[tokio::test]
+async fn trailing_slash_is_normalised() {
+    let s = Scenario::unconfigured().await;
+    let written = s
+        .configure(json!({"op_connect_host": format!("{}/", s.connect.url)}))
+        .await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let data = s.expect_data(&s.read("config").await);
+    assert_eq!(data["op_connect_host"], json!(s.connect.url));
+    s.connect.clear_journal().await;
+    let vaults = s.list("vaults").await;
+    assert_eq!(vaults.status, 200, "{:?}", vaults.body);
+    let paths: Vec<String> = s
+        .connect
+        .journal()
+        .await
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    // The reference sent `//v1/vaults` (§15.11).
+    assert_eq!(paths, vec!["/v1/vaults".to_string()]);
+}
+
+#[tokio::test]
+async fn plain_http_to_a_remote_host_warns() {
+    let s = Scenario::unconfigured().await;
+    // 0.0.0.0 is not a loopback address, yet traffic to it never leaves the machine.
+    let written = s
+        .configure(json!({"op_connect_host": "http://0.0.0.0:1"}))
+        .await;
+    assert!(
+        written.is_success(),
+        "{} {:?}",
+        written.status,
+        written.body
+    );
+    let warnings = written.warnings.join(" | ").to_lowercase();
+    assert!(warnings.contains("http"), "{warnings}");
+    assert!(
+        warnings.contains("unencrypted") || warnings.contains("https"),
+        "{warnings}"
+    );
+}
+
+#[tokio::test]
+async fn loopback_http_does_not_warn() {
+    let s = Scenario::unconfigured().await;
+    let written = s.configure(json!({})).await;
+    assert!(written.is_success(), "{:?}", written.body);
+    assert!(
+        written.warnings.is_empty(),
+        "no warning expected for a reachable loopback Connect: {:?}",
+        written.warnings
+    );
+}
+
+#[tokio::test]
+async fn unreachable_host_is_stored_with_a_warning() {
+    let s = Scenario::unconfigured().await;
+    let written = s
+        .configure(json!({"op_connect_host": "http://127.0.0.1:1"}))
+        .await;
+    assert!(
+        written.is_success(),
+        "{} {:?}",
+        written.status,
+        written.body
+    );
+    let warnings = written.warnings.join(" | ");
+    assert!(warnings.contains("127.0.0.1:1"), "{warnings:?}");
+    assert!(!warnings.contains(&s.connect.token));
+    let data = s.expect_data(&s.read("config").await);
+    assert_eq!(data["op_connect_host"], json!("http://127.0.0.1:1"));
+}
+
+#[tokio::test]
+async fn new_settings_round_trip() {
+    let s = Scenario::unconfigured().await;
+    let written = s
+        .configure(json!({
+            "request_timeout": "3s",
+            "max_retries": 1,
+            "item_cache_ttl": "2s",
+        }))
+        .await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let data = s.expect_data(&s.read("config").await);
+    assert_eq!(data["max_retries"], json!(1), "{data}");
+    assert!(
+        data["request_timeout"] == json!(3) || data["request_timeout"] == json!("3s"),
+        "{data}"
+    );
+    assert!(
+        data["item_cache_ttl"] == json!(2) || data["item_cache_ttl"] == json!("2s"),
+        "{data}"
+    );
+}
+
+#[tokio::test]
+async fn out_of_range_settings_are_rejected_naming_the_field() {
+    let s = Scenario::new().await;
+    for (field, value) in [
+        ("max_retries", json!(1000)),
+        ("max_retries", json!("many")),
+        ("request_timeout", json!("forever")),
+        ("item_cache_ttl", json!("-5s")),
+    ] {
+        let written = s.configure(json!({ field: value })).await;
+        s.expect_error(&written, 400, &[field]);
+    }
+}
+
+#[tokio::test]
+async fn custom_ca_is_validated() {
+    let s = Scenario::new().await;
+    let bad = s
+        .configure(json!({"ca_certificate": "-----BEGIN CERTIFICATE-----\nnot base64\n"}))
+        .await;
+    s.expect_error(&bad, 400, &["ca_certificate"]);
+
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["connect.test".to_string()]).unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    let good = s.configure(json!({"ca_certificate": pem})).await;
+    assert!(good.is_success(), "{} {:?}", good.status, good.body);
+    // The CA never comes back as a secret, but the engine keeps working over plain http.
+    let item = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(item.status, 200, "{:?}", item.body);
+}
+
+#[tokio::test]
+async fn host_change_takes_effect_immediately() {
+    let s = Scenario::new().await;
+    let first = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+
+    // A second Connect with the same fixture but one changed value.
+    let mut other_fixture = fixture();
+    other_fixture["vaults"][1]["items"][1]["fields"][0]["value"] = json!("other-admin");
+    let other = Connect::start(other_fixture, "second-connect-token-XYZ").await;
+    let written = s
+        .write(
+            "config",
+            &json!({"op_connect_host": other.url, "op_connect_token": other.token}),
+        )
+        .await;
+    assert!(written.is_success(), "{:?}", written.body);
+
+    s.connect.clear_journal().await;
+    other.clear_journal().await;
+    let second = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    let data = s.expect_data(&second);
+    assert_eq!(data["username"], json!("other-admin"));
+    assert_eq!(
+        s.connect_requests().await,
+        0,
+        "the old host must not be used"
+    );
+    assert_eq!(other.journal().await.len(), 1);
+}
+
+#[tokio::test]
+async fn token_change_takes_effect_immediately() {
+    let s = Scenario::new().await;
+    let ok = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(ok.status, 200);
+    let written = s
+        .write(
+            "config",
+            &json!({"op_connect_token": "not-the-right-token"}),
+        )
+        .await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let rejected = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    s.expect_error(&rejected, 502, &["token"]);
+    assert!(
+        !rejected.errors.join(" ").contains("not-the-right-token"),
+        "{:?}",
+        rejected.errors
+    );
+}
+
+#[tokio::test]
+async fn cli_flow_of_the_guide() {
+    // The guide's commands, as written, with the CLI (`vault` spelled `bao`).
+    let s = Scenario::unconfigured().await;
+    let out = s
+        .cli()
+        .args(["write", &s.path("config")])
+        .arg(format!("op_connect_host={}", s.connect.url))
+        .arg(format!("op_connect_token={}", s.connect.token))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("op-connect-config.json");
+    std::fs::write(
+        &cfg,
+        json!({"op_connect_host": format!("{}/", s.connect.url), "op_connect_token": s.connect.token})
+            .to_string(),
+    )
+    .unwrap();
+    let out = s
+        .cli()
+        .args(["write", &s.path("config")])
+        .arg(format!("@{}", cfg.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = s.cli().args(["list", &s.path("vaults")]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(ids::A) && stdout.contains("Other Vault"),
+        "{stdout}"
+    );
+
+    let out = s
+        .cli()
+        .args(["read", "-format=json", &s.path("config")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(!stdout.contains(&s.connect.token), "{stdout}");
+
+    let out = s
+        .cli()
+        .args(["read", "-field=username"])
+        .arg(s.path("vaults/Shared/items/db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "admin");
+}
+
+#[tokio::test]
+async fn health_reports_connect_reachability() {
+    let s = Scenario::new().await;
+    let health = s.read("health").await;
+    let data = s.expect_data(&health);
+    assert!(!data.to_string().contains(&s.connect.token));
+    assert!(
+        s.connect
+            .journal()
+            .await
+            .iter()
+            .any(|e| e.path == "/heartbeat" || e.path == "/health"),
+        "health must ask Connect"
+    );
+
+    let down = Scenario::unconfigured().await;
+    let written = down
+        .configure(json!({"op_connect_host": "http://127.0.0.1:1"}))
+        .await;
+    assert!(written.is_success());
+    let health = down.read("health").await;
+    assert!(
+        health.status >= 500 || health.body.to_string().contains("127.0.0.1:1"),
+        "an unreachable Connect must show in health: {} {:?}",
+        health.status,
+        health.body
+    );
+}
