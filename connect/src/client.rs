@@ -61,6 +61,9 @@ enum Seg<'a> {
 struct Failure {
     error: ConnectError,
     retryable: bool,
+    /// The server may have carried the request out although the attempt failed (timeout,
+    /// gateway error, connection lost after sending); false when no connection was made.
+    maybe_applied: bool,
 }
 
 impl Client {
@@ -364,10 +367,12 @@ impl Client {
             0
         };
         let mut retry = 0;
+        let mut maybe_applied = false;
         loop {
             match self.attempt(method.clone(), url, query, body.clone()).await {
                 Ok(bytes) => return Ok(bytes),
                 Err(failure) if failure.retryable && retry < max_retries => {
+                    maybe_applied |= failure.maybe_applied;
                     retry += 1;
                     let delay = jittered(self.inner.retry.backoff_bound(retry));
                     tracing::warn!(
@@ -379,6 +384,15 @@ impl Client {
                         "1Password Connect call failed, retrying"
                     );
                     tokio::time::sleep(delay).await;
+                }
+                // An earlier DELETE may have gone through with its answer lost: the item being
+                // gone now is the outcome the caller asked for.
+                Err(failure)
+                    if method == Method::DELETE
+                        && maybe_applied
+                        && failure.error.is_not_found() =>
+                {
+                    return Ok(Bytes::new());
                 }
                 Err(failure) => return Err(failure.error),
             }
@@ -425,6 +439,7 @@ impl Client {
         Err(Failure {
             error: api_error(status, &body),
             retryable,
+            maybe_applied: retryable,
         })
     }
 
@@ -434,8 +449,10 @@ impl Client {
             return Failure {
                 error: ConnectError::InvalidArgument(describe(&err)),
                 retryable: false,
+                maybe_applied: false,
             };
         }
+        let maybe_applied = !err.is_connect();
         let error = if err.is_timeout() {
             ConnectError::Timeout {
                 host: self.inner.host.clone(),
@@ -450,6 +467,7 @@ impl Client {
         Failure {
             error,
             retryable: true,
+            maybe_applied,
         }
     }
 }

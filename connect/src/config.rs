@@ -103,8 +103,9 @@ impl std::fmt::Debug for ClientConfig {
 ///
 /// Only idempotent calls are retried: GET, PUT (replace) and DELETE. POST (create) and PATCH
 /// (whose `add` appends) are sent once. A retry happens after a connection failure, a timeout,
-/// or a 502/503/504 answer; never after any other status. Caveat: when a DELETE reached the
-/// server but the answer was lost, the retry reports 404.
+/// or a 502/503/504 answer; never after any other status. A DELETE whose earlier attempt may
+/// have been carried out (timeout, gateway error, connection lost after connecting) and whose
+/// retry then gets 404 counts as done.
 ///
 /// The timeout applies per attempt, so a call can take up to
 /// `(max_retries + 1) × timeout` plus the backoffs (at most `max_retries × max_backoff`).

@@ -729,3 +729,21 @@ async fn a_self_signed_server_certificate_can_be_trusted_directly() {
             .unwrap();
     client.heartbeat().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_retried_delete_that_finds_the_item_gone_succeeds() {
+    let stub = Stub::start(|_, index| match index {
+        0 => Reply::text(504, "gateway timeout"),
+        _ => Reply::json(404, json!({"status": 404, "message": "item x not found"})),
+    })
+    .await;
+    stub.client().delete_item(VAULT, ITEM).await.unwrap();
+    assert_eq!(stub.seen().len(), 2);
+
+    // Without an earlier ambiguous attempt a 404 stays a 404.
+    let stub =
+        Stub::start(|_, _| Reply::json(404, json!({"status": 404, "message": "item x not found"})))
+            .await;
+    let error = stub.client().delete_item(VAULT, ITEM).await.unwrap_err();
+    assert!(error.is_not_found(), "{error:?}");
+}
