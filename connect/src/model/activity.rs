@@ -28,14 +28,14 @@ pub struct ActivityEntry {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub action: Option<ActivityAction>,
     /// Whether it was allowed.
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub result: Option<ActivityResult>,
     /// Who made the request.
@@ -76,7 +76,7 @@ pub struct ActivityResource {
         rename = "type",
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub resource_type: Option<ResourceType>,
     /// The vault.

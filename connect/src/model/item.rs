@@ -29,7 +29,7 @@ pub struct Item {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub category: Option<ItemCategory>,
     /// Website addresses.
@@ -64,7 +64,7 @@ pub struct Item {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub state: Option<ItemState>,
     /// Deprecated flag some clients still send (`false`); accepted and kept.
@@ -92,7 +92,7 @@ pub struct Item {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub last_edited_by: Option<String>,
     /// Sections (full items only).
@@ -164,7 +164,7 @@ pub struct ItemUrl {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub label: Option<String>,
     /// Whether this is the primary address.
@@ -205,7 +205,7 @@ pub struct Section {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub label: Option<String>,
 }
@@ -241,7 +241,7 @@ pub struct Field {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub purpose: Option<FieldPurpose>,
     /// Display label.
@@ -309,7 +309,7 @@ pub struct GeneratorRecipe {
     #[serde(
         default,
         deserialize_with = "lenient::empty_as_none",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "lenient::is_unset"
     )]
     pub exclude_characters: Option<String>,
 }

@@ -71,6 +71,12 @@ where
     deserializer.deserialize_option(Visitor)
 }
 
+/// `serde(skip_serializing_if)` helper for members read with [`empty_as_none`]: `None` and `""`
+/// are both omitted, so what is written reads back the same.
+pub(crate) fn is_unset<T: IsEmptyText>(value: &Option<T>) -> bool {
+    value.as_ref().is_none_or(IsEmptyText::is_empty_text)
+}
+
 /// `serde(skip_serializing_if)` helper for `bool` members that default to `false`.
 pub(crate) fn is_false(value: &bool) -> bool {
     !*value

@@ -478,3 +478,41 @@ fn the_schema_check_catches_a_wrong_shape() {
         !validator.is_valid(&json!({"vault": {"id": "v"}, "category": "LOGIN", "version": "1"}))
     );
 }
+
+#[test]
+fn empty_strings_that_read_as_unset_are_not_written() {
+    let item = Item {
+        title: "x".into(),
+        category: Some(ItemCategory::Other(String::new())),
+        last_edited_by: Some(String::new()),
+        urls: vec![ItemUrl {
+            label: Some(String::new()),
+            primary: true,
+            href: "https://example.com".into(),
+        }],
+        sections: vec![Section {
+            id: "s".into(),
+            label: Some(String::new()),
+        }],
+        fields: vec![Field {
+            id: "f".into(),
+            purpose: Some(FieldPurpose::Other(String::new())),
+            recipe: Some(GeneratorRecipe {
+                exclude_characters: Some(String::new()),
+                ..GeneratorRecipe::default()
+            }),
+            ..Field::default()
+        }],
+        ..Item::default()
+    };
+    let written = serde_json::to_value(&item).unwrap();
+    assert_eq!(
+        written,
+        json!({"title": "x", "vault": {"id": ""},
+               "urls": [{"primary": true, "href": "https://example.com"}],
+               "sections": [{"id": "s"}],
+               "fields": [{"id": "f", "type": "STRING", "recipe": {}}]})
+    );
+    let reread: Item = serde_json::from_value(written.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&reread).unwrap(), written);
+}
