@@ -29,7 +29,9 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
+    /// Shared by every clone and every [`Client::with_timeout`]/[`Client::with_retry`] variant.
     http: reqwest::Client,
     /// Normalised base URL without a trailing slash, e.g. `https://c.example:8443/prefix`.
     base: String,
@@ -126,6 +128,25 @@ impl Client {
                 timeout: config.timeout,
             }),
         })
+    }
+
+    /// The same client (same connection pool) with another per-attempt timeout, e.g. for a
+    /// quick health probe.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.timeout = timeout;
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The same client (same connection pool) with another retry policy.
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.retry = retry;
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The normalised base URL (no trailing slash).
@@ -410,6 +431,7 @@ impl Client {
             .inner
             .http
             .request(method, url)
+            .timeout(self.inner.timeout)
             .header(AUTHORIZATION, self.inner.authorization.clone());
         if !query.is_empty() {
             request = request.query(query);

@@ -747,3 +747,23 @@ async fn a_retried_delete_that_finds_the_item_gone_succeeds() {
     let error = stub.client().delete_item(VAULT, ITEM).await.unwrap_err();
     assert!(error.is_not_found(), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_derived_client_uses_its_own_timeout_and_retries() {
+    let stub = Stub::start(|_, _| Reply {
+        status: 200,
+        body: full_item().to_string(),
+        delay: Some(Duration::from_secs(30)),
+    })
+    .await;
+    let base = stub.client();
+    let quick = base
+        .with_timeout(Duration::from_millis(100))
+        .with_retry(RetryPolicy::none());
+    match quick.get_item(VAULT, ITEM).await.unwrap_err() {
+        ConnectError::Timeout { timeout, .. } => assert_eq!(timeout, Duration::from_millis(100)),
+        other => panic!("expected Timeout, got {other:?}"),
+    }
+    assert_eq!(stub.seen().len(), 1);
+    assert_eq!(quick.base_url(), base.base_url());
+}
