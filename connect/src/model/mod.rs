@@ -30,3 +30,6 @@ pub use vault::{Vault, VaultRef};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
