@@ -72,7 +72,7 @@ impl Client {
     /// Builds a client; fails with [`ConnectError::InvalidConfig`] on a bad URL, an empty token,
     /// a zero timeout, an invalid User-Agent or an unusable CA certificate.
     pub fn new(config: ClientConfig) -> Result<Self, ConnectError> {
-        let (base, host) = normalize_base_url(&config.base_url)?;
+        let (url, base, host) = normalize_base_url(&config.base_url)?;
         if config.token.is_empty() {
             return Err(ConnectError::InvalidConfig("the token is empty".into()));
         }
@@ -100,6 +100,11 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             // Connect never redirects; following one could carry the token elsewhere.
             .redirect(reqwest::redirect::Policy::none());
+        if is_loopback(&url) {
+            // Like Go's ProxyFromEnvironment (the reference plugin's transport): HTTP(S)_PROXY
+            // applies to remote Connect servers, never to loopback ones.
+            builder = builder.no_proxy();
+        }
         if let Some(pem) = &config.ca_certificate_pem {
             let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
                 ConnectError::InvalidConfig(format!(
@@ -495,8 +500,9 @@ impl Client {
 }
 
 /// Checks and normalises the base URL: http(s) only, no query or fragment, trailing slashes
-/// removed (so `https://h/` + `/v1/…` never gives `//v1`). Returns (base, host for messages).
-fn normalize_base_url(raw: &str) -> Result<(String, String), ConnectError> {
+/// removed (so `https://h/` + `/v1/…` never gives `//v1`). Returns (parsed URL, base, host for
+/// messages).
+fn normalize_base_url(raw: &str) -> Result<(url::Url, String, String), ConnectError> {
     let invalid = |why: &str| ConnectError::InvalidConfig(format!("Connect URL {raw:?} {why}"));
     let url = url::Url::parse(raw.trim()).map_err(|err| invalid(&format!("is invalid: {err}")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -512,7 +518,21 @@ fn normalize_base_url(raw: &str) -> Result<(String, String), ConnectError> {
         return Err(invalid("must not contain a query or fragment"));
     }
     let base = url.as_str().trim_end_matches('/').to_owned();
-    Ok((base, url.origin().ascii_serialization()))
+    let host = url.origin().ascii_serialization();
+    Ok((url, base, host))
+}
+
+/// Whether the URL points at this machine (`localhost` or a loopback address).
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn filter_query(filter: Option<&Filter>) -> Vec<(&'static str, &str)> {

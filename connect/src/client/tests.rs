@@ -180,6 +180,24 @@ fn base_url_is_normalised() {
 }
 
 #[test]
+fn loopback_hosts_are_recognised_for_the_proxy_bypass() {
+    for (raw, loopback) in [
+        ("http://localhost:8080", true),
+        ("http://LOCALHOST.", true),
+        ("http://connect.localhost", true),
+        ("http://127.0.0.1", true),
+        ("http://127.8.9.10", true),
+        ("http://[::1]:8080", true),
+        ("https://connect.example.com", false),
+        ("http://10.0.0.1", false),
+        ("http://localhost.example.com", false),
+    ] {
+        let (url, _, _) = normalize_base_url(raw).unwrap();
+        assert_eq!(is_loopback(&url), loopback, "{raw}");
+    }
+}
+
+#[test]
 fn invalid_configuration_is_rejected_without_the_token() {
     let bad_urls = [
         "",
