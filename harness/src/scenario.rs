@@ -34,6 +34,9 @@ pub const PLUGIN_VERSION: &str = "v1.1.0";
 /// The engine's cargo package.
 pub const PLUGIN_PACKAGE: &str = "vault-plugin-secrets-onepassword";
 
+/// Environment variable naming a prebuilt engine binary to use instead of building one.
+pub const PLUGIN_BIN_ENV: &str = "OP_CONNECT_ENGINE_BIN";
+
 /// Ids of the §15 fixture (`reference-plugin.md`).
 pub mod ids {
     /// Vault `Shared`, created 2020-01-01 (the oldest `Shared`).
@@ -158,12 +161,14 @@ impl Env {
     }
 
     async fn start() -> Env {
-        let artifact = tokio::task::spawn_blocking(|| {
-            plugin::build(
+        let artifact = tokio::task::spawn_blocking(|| match std::env::var_os(PLUGIN_BIN_ENV) {
+            // A prebuilt engine: a release build, or a known-good one while the tree is mid-change.
+            Some(path) => Ok(std::path::PathBuf::from(path)),
+            None => plugin::build(
                 PLUGIN_PACKAGE,
                 BuildTarget::Bin(PLUGIN_PACKAGE),
                 Profile::Dev,
-            )
+            ),
         })
         .await;
         let artifact = match artifact {
