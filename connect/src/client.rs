@@ -94,32 +94,49 @@ impl Client {
             ConnectError::InvalidConfig(format!("invalid User-Agent {:?}", config.user_agent))
         })?;
 
-        let mut builder = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            // Connect never redirects; following one could carry the token elsewhere.
-            .redirect(reqwest::redirect::Policy::none());
-        if is_loopback(&url) {
-            // Like Go's ProxyFromEnvironment (the reference plugin's transport): HTTP(S)_PROXY
-            // applies to remote Connect servers, never to loopback ones.
-            builder = builder.no_proxy();
-        }
-        if let Some(pem) = &config.ca_certificate_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
-                ConnectError::InvalidConfig(format!(
-                    "invalid CA certificate PEM: {}",
-                    describe(&err)
-                ))
-            })?;
-            if certificates.is_empty() {
-                return Err(ConnectError::InvalidConfig(
-                    "the CA certificate PEM contains no certificate".into(),
-                ));
+        let loopback = is_loopback(&url);
+        let builder = || {
+            let builder = reqwest::Client::builder()
+                .user_agent(user_agent.clone())
+                .timeout(config.timeout)
+                .connect_timeout(config.connect_timeout)
+                // Connect never redirects; following one could carry the token elsewhere.
+                .redirect(reqwest::redirect::Policy::none());
+            if loopback {
+                // Like Go's ProxyFromEnvironment (the reference plugin's transport): HTTP(S)_PROXY
+                // applies to remote Connect servers, never to loopback ones.
+                builder.no_proxy()
+            } else {
+                builder
             }
-            builder = builder.tls_certs_only(certificates);
-        }
-        let http = builder.build().map_err(|err| {
+        };
+        let built = match &config.ca_certificate_pem {
+            Some(pem) => {
+                let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
+                    ConnectError::InvalidConfig(format!(
+                        "invalid CA certificate PEM: {}",
+                        describe(&err)
+                    ))
+                })?;
+                if certificates.is_empty() {
+                    return Err(ConnectError::InvalidConfig(
+                        "the CA certificate PEM contains no certificate".into(),
+                    ));
+                }
+                builder().tls_certs_only(certificates).build()
+            }
+            // A minimal container (FROM scratch, distroless) has no system CA store, and the
+            // platform verifier refuses to start without one; Mozilla's roots, bundled, still
+            // let the engine reach a Connect server with a public certificate.
+            None => builder().build().or_else(|err| {
+                tracing::warn!(
+                    reason = %describe(&err),
+                    "no usable system CA store; trusting the bundled Mozilla roots for Connect"
+                );
+                builder().tls_certs_only(bundled_roots()).build()
+            }),
+        };
+        let http = built.map_err(|err| {
             ConnectError::InvalidConfig(format!("cannot build the HTTP client: {}", describe(&err)))
         })?;
 
@@ -598,6 +615,14 @@ fn api_error(status: StatusCode, body: &[u8]) -> ConnectError {
 }
 
 /// The error and its causes, without the URL (ids are fine, but keep messages short).
+/// The Mozilla root certificates compiled into the binary.
+fn bundled_roots() -> Vec<reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok())
+        .collect()
+}
+
 fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = String::new();
     let mut current = Some(err);
