@@ -90,6 +90,15 @@ async fn read(req: Request, _engine: Arc<Engine>) -> HandlerResult {
     ]))))
 }
 
+/// A duration in seconds, as Vault shows durations: whole seconds as an integer.
+fn seconds(duration: Duration) -> serde_json::Value {
+    if duration.subsec_nanos() == 0 {
+        json!(duration.as_secs())
+    } else {
+        json!(duration.as_secs_f64())
+    }
+}
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -184,14 +193,16 @@ async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
         let timeout = stored.request_timeout().min(HEARTBEAT_TIMEOUT);
         let probe = build_client(&stored, Some(timeout)).map_err(|e| {
             let text = scrub(e.to_string(), &stored.token);
-            let field = if text.contains("CA certificate") {
-                "ca_certificate"
-            } else if text.contains("token") {
-                "op_connect_token"
+            if text.contains("token") {
+                bad_field("op_connect_token", text)
+            } else if text.contains("Connect URL") {
+                bad_field("op_connect_host", text)
+            } else if stored.ca_certificate.is_some() {
+                bad_field("ca_certificate", text)
             } else {
-                "op_connect_host"
-            };
-            bad_field(field, text)
+                // Nothing the caller gave is at fault (e.g. no system CA roots on this host).
+                Error::internal(format!("cannot build the 1Password Connect client: {text}"))
+            }
         })?;
         if let Err(e) = probe.heartbeat().await {
             warnings.push(format!(
@@ -340,7 +351,7 @@ mod tests {
             .unwrap();
         assert_eq!(data["op_vault"], json!("Shared"));
         assert_eq!(data["op_connect_host"], json!("http://127.0.0.1:1"));
-        assert_eq!(data["request_timeout"], json!(2.0));
+        assert_eq!(data["request_timeout"], json!(2));
         b.handle(request(&storage, Operation::Delete, json!({})))
             .await
             .unwrap();

@@ -2,13 +2,18 @@
 
 use std::sync::Arc;
 
-use onepassword_connect::ConnectError;
+use std::time::Duration;
+
+use onepassword_connect::{ConnectError, RetryPolicy};
 use serde_json::{Value, json};
 use vault_plugin_sdk::{HandlerResult, Path, Request, Response};
 
 use crate::backend::{Engine, VERSION};
 use crate::error::scrub;
 use crate::routes::{live, object};
+
+/// Longest a health probe waits for Connect.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `health`.
 pub fn path() -> Path<Engine> {
@@ -29,11 +34,13 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
         }
     };
     let token = live.config.token.as_str();
-    let (heartbeat, health, vaults) = tokio::join!(
-        live.client.heartbeat(),
-        live.client.health(),
-        live.client.list_vaults(None)
-    );
+    // One quick attempt each: a health check must answer promptly even when Connect hangs.
+    let probe = live
+        .client
+        .with_timeout(live.config.request_timeout().min(PROBE_TIMEOUT))
+        .with_retry(RetryPolicy::none());
+    let (heartbeat, health, vaults) =
+        tokio::join!(probe.heartbeat(), probe.health(), probe.list_vaults(None));
     let describe = |e: &ConnectError| scrub(e.to_string(), token);
     let token_valid = match &vaults {
         Ok(_) => json!(true),
