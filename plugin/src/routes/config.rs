@@ -74,19 +74,13 @@ async fn read(req: Request, _engine: Arc<Engine>) -> HandlerResult {
         ("op_connect_host", json!(stored.host)),
         ("op_vault", json!(stored.default_vault)),
         ("op_connect_token_set", json!(!stored.token.is_empty())),
-        (
-            "request_timeout",
-            json!(stored.request_timeout().as_secs_f64()),
-        ),
+        ("request_timeout", seconds(stored.request_timeout())),
         ("max_retries", json!(stored.max_retries())),
         (
             "ca_certificate",
             json!(stored.ca_certificate.clone().unwrap_or_default()),
         ),
-        (
-            "item_cache_ttl",
-            json!(stored.item_cache_ttl().as_secs_f64()),
-        ),
+        ("item_cache_ttl", seconds(stored.item_cache_ttl())),
     ]))))
 }
 
