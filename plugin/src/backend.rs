@@ -165,3 +165,65 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
             }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use vault_plugin_sdk::{InMemoryStorage, StorageEntry};
+
+    async fn store(storage: &InMemoryStorage, host: &str) {
+        storage
+            .put(StorageEntry {
+                key: STORAGE_KEY.into(),
+                value: format!(r#"{{"OPToken":"tok","OPVault":"","Host":"{host}"}}"#).into_bytes(),
+                seal_wrap: false,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn state_is_cached_until_invalidated() {
+        let storage = InMemoryStorage::new();
+        let engine = Engine::default();
+        let err = engine.live(&storage).await.err().unwrap();
+        assert_eq!(err.http_status(), 400);
+        assert!(err.to_string().contains("not configured"), "{err}");
+
+        store(&storage, "http://127.0.0.1:1").await;
+        let first = engine.live(&storage).await.unwrap();
+        assert_eq!(first.host(), "http://127.0.0.1:1");
+        // Changed underneath (as by another node): still the cached state…
+        store(&storage, "http://127.0.0.1:2").await;
+        let again = engine.live(&storage).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // …until InvalidateKey("config") arrives.
+        engine.invalidate();
+        assert_eq!(
+            engine.live(&storage).await.unwrap().host(),
+            "http://127.0.0.1:2"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_legacy_host_without_scheme_is_a_clear_400() {
+        let storage = InMemoryStorage::new();
+        store(&storage, "localhost:8080").await;
+        let err = Engine::default().live(&storage).await.err().unwrap();
+        assert_eq!(err.http_status(), 400);
+        assert!(
+            err.to_string().contains("rewrite the engine's config"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("tok\""), "{err}");
+    }
+
+    #[test]
+    fn user_agent_carries_the_real_version() {
+        assert_eq!(
+            user_agent(),
+            format!("vault-connect/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
