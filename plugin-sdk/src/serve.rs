@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Server;
@@ -159,6 +160,11 @@ where
     handshake::announce(&handshake::handshake_line(socket.path(), &tls.cert))?;
     tracing::debug!(socket = %socket.path().display(), version, "plugin serving");
 
+    // SIGTERM: leave cleanly (socket removed). SIGINT: ignored like go-plugin does, because a
+    // Ctrl-C at the server's terminal reaches the whole process group and the server shuts
+    // its plugins down itself.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let parent = std::os::unix::process::parent_id();
     let mut parent_poll = tokio::time::interval(PARENT_POLL);
     let no_host = tokio::time::sleep(NO_HOST_TIMEOUT);
@@ -177,6 +183,11 @@ where
                 tracing::error!("the server never connected; exiting");
                 break Ok(());
             }
+            _ = sigterm.recv() => {
+                tracing::debug!("terminated by signal");
+                break Ok(());
+            }
+            _ = sigint.recv() => tracing::debug!("ignoring SIGINT; the server stops its plugins"),
             _ = parent_poll.tick() => {
                 if std::os::unix::process::parent_id() != parent {
                     tracing::warn!("the server process went away; exiting");

@@ -127,6 +127,12 @@ impl fmt::Debug for Request {
     }
 }
 
+/// The shared empty field list, so building a request does not allocate one.
+fn no_fields() -> Arc<[Field]> {
+    static EMPTY: std::sync::OnceLock<Arc<[Field]>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(Vec::new())).clone()
+}
+
 impl Request {
     /// A request for unit tests of handlers: fields are decoded by [`crate::Backend::handle`],
     /// so normally build it through that.
@@ -147,7 +153,7 @@ impl Request {
             entity_id: String::new(),
             unauthenticated: false,
             headers: HashMap::new(),
-            fields: Arc::from(Vec::new()),
+            fields: no_fields(),
             values: Vec::new(),
             supplied: Vec::new(),
             storage,

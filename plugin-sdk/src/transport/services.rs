@@ -171,6 +171,14 @@ impl pb::backend_server::Backend for BackendService {
         let Some(raw) = request.into_inner().request else {
             return Err(Status::invalid_argument("missing request"));
         };
+        // OpenBao 2.7 asks this before every request; answering without decoding the body
+        // keeps the extra round trip cheap. "Unsupported path" keeps the original path.
+        if raw.operation == "resolve-path" {
+            return Ok(GrpcResponse::new(pb::HandleRequestReply {
+                response: None,
+                err: Some(Error::UnsupportedPath.to_proto()),
+            }));
+        }
         let result = match to_request(raw, mount.storage.clone()) {
             Ok(req) => mount.backend.handle(req).await,
             Err(e) => Err(e),
