@@ -262,6 +262,19 @@ async fn example_plugin_serves_through_a_real_openbao() {
         bad_int.errors
     );
 
+    // Help comes from the route's fields and synopsis.
+    let help = client
+        .read_with_query("kva/kv/some/key", &[("help", "1")])
+        .await
+        .unwrap();
+    expect_status(&help, 200, "help");
+    let text = help.body["help"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Read and write JSON objects"),
+        "{:?}",
+        help.body
+    );
+
     // A panic in a handler is a 500, and the process keeps serving.
     let pid = info_pid(&client, "kva").await;
     let panicked = client.read("kva/panic").await.unwrap();
@@ -353,6 +366,24 @@ async fn example_plugin_serves_through_a_real_openbao() {
         "plugin processes left after disabling every mount: {:?}",
         plugin_pids(&registered.path)
     );
+}
+
+#[tokio::test]
+async fn started_by_hand_it_refuses_with_a_clear_message() {
+    let artifact = build_example().await;
+    let out = std::process::Command::new(&artifact)
+        .env_remove("VAULT_BACKEND_PLUGIN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a hand start succeeded");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("VAULT_BACKEND_PLUGIN"), "{stderr}");
+    assert!(stderr.contains("must be started by the server"), "{stderr}");
 }
 
 #[tokio::test]
