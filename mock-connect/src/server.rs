@@ -391,6 +391,7 @@ async fn edge(
     };
     response.headers_mut().insert(VERSION_NAME, VERSION_VALUE);
     let status = response.status().as_u16();
+    tracing::debug!(%method, path = %raw_path, status, "request");
     journal(status);
     if is_resource {
         let ip = peer.ip().to_string();

@@ -507,6 +507,11 @@ async fn invalid_writes_are_400() {
         )
         .await;
     assert_eq!(unknown.status, 404);
+    let huge = json!({"category": "LOGIN", "title": "x".repeat(3 * 1024 * 1024)});
+    let too_large = api
+        .call(Method::POST, ITEMS, &items, Some(TOKEN), Some(huge))
+        .await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]

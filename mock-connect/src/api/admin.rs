@@ -4,10 +4,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use http::StatusCode;
 
-use super::AppState;
+use super::{AppState, RawBody};
 use crate::admin::FaultSpec;
 use crate::error::ApiError;
 use crate::http_util::json_ok;
@@ -31,7 +30,7 @@ pub async fn faults(State(state): State<Arc<AppState>>) -> Response {
 /// Adds one fault (a JSON object) or several (a JSON array); answers the faults in force.
 pub async fn add_faults(
     State(state): State<Arc<AppState>>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid fault JSON: {e}")))?;

@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use http::StatusCode;
 use onepassword_connect::model::{Item, PatchOp};
 
-use super::{AppState, Caller, Params};
+use super::{AppState, Caller, Params, RawBody};
 use crate::activity::ItemVersion;
 use crate::error::ApiError;
 use crate::filter::{Filter, query_param};
@@ -63,7 +62,7 @@ pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Params(vault_id): Params<String>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let vault = caller.vault(&state.store, &vault_id)?;
     let item = prepare_create(parse_item(&body)?, vault.id())?;
@@ -77,7 +76,7 @@ pub async fn replace(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Params((vault_id, item_id)): Params<(String, String)>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let vault = caller.item_vault(&state.store, &vault_id, &item_id)?;
     // Existence before body validation: an unknown item is 404 whatever the body.
@@ -95,7 +94,7 @@ pub async fn patch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Params((vault_id, item_id)): Params<(String, String)>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let vault = caller.item_vault(&state.store, &vault_id, &item_id)?;
     let current = vault

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::routing::get;
 use http::StatusCode;
 use http::request::Parts;
@@ -135,6 +135,22 @@ where
             .await
             .map(|Path(value)| Params(value))
             .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// A request body, with Connect's error shape (e.g. 413 over the 2 MiB limit) instead of
+/// axum's plain-text rejection.
+#[derive(Debug)]
+pub struct RawBody(pub bytes::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        bytes::Bytes::from_request(request, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| ApiError::new(e.status(), e.body_text()))
     }
 }
 
