@@ -1,8 +1,10 @@
 //! The API activity log behind `GET /v1/activity`: newest first, bounded.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
+use chrono::{DateTime, Utc};
 use http::Method;
 use onepassword_connect::model::{
     ActivityAction, ActivityActor, ActivityEntry, ActivityResource, ActivityResult, ItemRef,
@@ -34,25 +36,29 @@ pub struct RequestFacts<'a> {
     /// User-Agent header.
     pub user_agent: &'a str,
     /// Peer address.
-    pub request_ip: &'a str,
+    pub request_ip: IpAddr,
     /// Item version from the response, if any.
     pub item_version: Option<u64>,
 }
 
-/// A bounded activity log.
-#[derive(Debug, Default)]
-pub struct ActivityLog {
-    entries: Mutex<VecDeque<ActivityEntry>>,
+/// A request as recorded on the hot path; turned into an [`ActivityEntry`] only when read.
+#[derive(Debug)]
+struct Recorded {
+    request_id: u128,
+    at: DateTime<Utc>,
+    method: Method,
+    path: Box<str>,
+    status: u16,
+    token_id: Box<str>,
+    user_agent: Box<str>,
+    ip: IpAddr,
+    item_version: Option<u64>,
 }
 
-impl ActivityLog {
-    /// Records a request about vaults or items; other paths are ignored.
-    pub fn record(&self, facts: &RequestFacts<'_>) {
-        let segments: Vec<&str> = facts.path.split('/').filter(|s| !s.is_empty()).collect();
-        if segments.len() < 2 || segments[0] != "v1" || segments[1] != "vaults" {
-            return;
-        }
-        let action = match *facts.method {
+impl Recorded {
+    fn to_entry(&self) -> ActivityEntry {
+        let segments: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        let action = match self.method {
             Method::POST => ActivityAction::Create,
             Method::PUT | Method::PATCH => ActivityAction::Update,
             Method::DELETE => ActivityAction::Delete,
@@ -69,43 +75,74 @@ impl ActivityLog {
             }),
             vault: segments.get(2).map(|id| VaultRef::new(*id)),
             item,
-            item_version: facts.item_version,
+            item_version: self.item_version,
         };
-        let entry = ActivityEntry {
-            request_id: uuid_v4(),
-            timestamp: Some(crate::item_rules::now()),
+        ActivityEntry {
+            request_id: uuid_v4(self.request_id),
+            timestamp: Some(self.at),
             action: Some(action),
-            result: Some(if facts.status < 400 {
+            result: Some(if self.status < 400 {
                 ActivityResult::Success
             } else {
                 ActivityResult::Deny
             }),
             actor: Some(ActivityActor {
-                id: facts.token_id.to_owned(),
+                id: self.token_id.to_string(),
                 account: MOCK_ACCOUNT_ID.to_owned(),
-                jti: facts.token_id.to_owned(),
-                user_agent: facts.user_agent.to_owned(),
-                request_ip: facts.request_ip.to_owned(),
+                jti: self.token_id.to_string(),
+                user_agent: self.user_agent.to_string(),
+                request_ip: self.ip.to_string(),
             }),
             resource: Some(resource),
+        }
+    }
+}
+
+/// A bounded activity log.
+#[derive(Debug, Default)]
+pub struct ActivityLog {
+    entries: Mutex<VecDeque<Recorded>>,
+}
+
+impl ActivityLog {
+    /// Records a request about vaults or items; other paths are ignored.
+    pub fn record(&self, facts: &RequestFacts<'_>) {
+        if facts.path != "/v1/vaults" && !facts.path.starts_with("/v1/vaults/") {
+            return;
+        }
+        let recorded = Recorded {
+            request_id: rand::random(),
+            at: crate::item_rules::now(),
+            method: facts.method.clone(),
+            path: facts.path.into(),
+            status: facts.status,
+            token_id: facts.token_id.into(),
+            user_agent: facts.user_agent.into(),
+            ip: facts.request_ip,
+            item_version: facts.item_version,
         };
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() == ACTIVITY_CAPACITY {
             entries.pop_back();
         }
-        entries.push_front(entry);
+        entries.push_front(recorded);
     }
 
     /// A page, newest first, and the total number of entries.
     pub fn page(&self, offset: usize, limit: usize) -> (Vec<ActivityEntry>, usize) {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let page = entries.iter().skip(offset).take(limit).cloned().collect();
+        let page = entries
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(Recorded::to_entry)
+            .collect();
         (page, entries.len())
     }
 }
 
-fn uuid_v4() -> String {
-    let mut bytes: [u8; 16] = rand::random();
+fn uuid_v4(random: u128) -> String {
+    let mut bytes = random.to_be_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -130,7 +167,7 @@ mod tests {
             status,
             token_id: "tok",
             user_agent: "ua",
-            request_ip: "127.0.0.1",
+            request_ip: IpAddr::from([127, 0, 0, 1]),
             item_version: None,
         }
     }

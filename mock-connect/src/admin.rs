@@ -17,7 +17,8 @@
 //! - `latency_ms`: delay before answering (the real handler still answers unless another action
 //!   is set).
 //! - `status`: answer with this status instead of calling the handler; the body is `body`
-//!   (any JSON value) or the Connect error shape `{"status": N, "message": "injected fault"}`.
+//!   (any JSON value; a JSON string is sent verbatim as `text/plain`, to imitate non-JSON
+//!   errors) or the Connect error shape `{"status": N, "message": "injected fault"}`.
 //! - `malformed`: answer with a truncated JSON body (status `status`, default 200).
 //! - `drop`: close the connection without any response.
 //! - `times`: apply to this many matching requests only, then disappear (default: forever).

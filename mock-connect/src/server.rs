@@ -394,14 +394,13 @@ async fn edge(
     tracing::debug!(%method, path = %raw_path, status, "request");
     journal(status);
     if is_resource {
-        let ip = peer.ip().to_string();
         state.activity.record(&RequestFacts {
             method: &method,
             path: &path,
             status,
             token_id: &token_id,
             user_agent: &user_agent,
-            request_ip: &ip,
+            request_ip: peer.ip(),
             item_version: response.extensions().get::<ItemVersion>().map(|v| v.0),
         });
     }
