@@ -61,6 +61,7 @@ pub fn build_item(vault_id: &str, body: &Map<String, Value>) -> Result<Item, Err
 ///
 /// - `title`: replaced; `url`: the URL list becomes this one primary URL (`""` clears it);
 ///   `tags`: replaced.
+/// - `sections`: each is added, or relabelled when its id exists.
 /// - `fields`: each element is matched to an existing field by `id`, else by `label`; a match is
 ///   replaced by itself merged with the given attributes, anything else is added.
 /// - `remove_fields`: ids or labels of fields to remove.
@@ -83,11 +84,26 @@ pub fn patch_ops(current: &Item, body: &Map<String, Value>) -> Result<Vec<PatchO
             "the category of an existing item cannot be changed",
         ));
     }
-    if body.contains_key("sections") {
-        return Err(bad_field(
-            "sections",
-            "sections cannot be patched; write the whole item instead",
-        ));
+    // Sections before fields, so that added fields may refer to added sections.
+    for (i, object) in objects(body.get("sections"), "sections")?
+        .iter()
+        .enumerate()
+    {
+        let given = section(object, &format!("sections[{i}]"))?;
+        if given.id.is_empty() {
+            return Err(bad_field(
+                &format!("sections[{i}].id"),
+                "a section to add or relabel needs an id",
+            ));
+        }
+        if current.sections.iter().any(|s| s.id == given.id) {
+            ops.push(PatchOp::replace(
+                format!("/sections/{}", given.id),
+                to_value(&given),
+            ));
+        } else {
+            ops.push(PatchOp::add("/sections", to_value(&given)));
+        }
     }
     if let Some(tags) = body.get("tags").filter(|v| !v.is_null()) {
         let tags = strings(tags, "tags")?;
@@ -130,7 +146,7 @@ pub fn patch_ops(current: &Item, body: &Map<String, Value>) -> Result<Vec<PatchO
     }
     if ops.is_empty() {
         return Err(Error::bad_request(
-            "nothing to change: give title, url, tags, fields or remove_fields",
+            "nothing to change: give title, url, tags, sections, fields or remove_fields",
         ));
     }
     Ok(ops)
@@ -582,6 +598,20 @@ mod tests {
             )
         );
         assert_eq!(ops[3], PatchOp::remove("/fields/username"));
+        let sections = patch_ops(
+            &existing(),
+            &body(json!({"sections": {"id": "s9", "label": "New"},
+                         "fields": [{"label": "in s9", "section": "s9", "value": "v"}]})),
+        )
+        .unwrap();
+        assert_eq!(
+            sections[0],
+            PatchOp::add("/sections", json!({"id": "s9", "label": "New"}))
+        );
+        assert_eq!(sections[1].path, "/fields");
+        let no_id =
+            patch_ops(&existing(), &body(json!({"sections": [{"label": "x"}]}))).unwrap_err();
+        assert!(no_id.to_string().contains("sections[0].id"), "{no_id}");
         assert_eq!(
             patch_ops(&existing(), &Map::new())
                 .unwrap_err()
