@@ -445,7 +445,101 @@ impl mux::plugin_multiplexing_server::PluginMultiplexing for MultiplexingService
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::framework::path::Path;
+    use crate::framework::response::Response;
     use crate::storage::InMemoryStorage;
+    use pb::backend_server::Backend as _;
+
+    fn service_with_mount(id: &str) -> BackendService {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let factory: Factory = Arc::new(|_| Box::pin(async { Err(Error::internal("unused")) }));
+        let shared = Shared::new(Broker::new(Arc::new(client)), factory, "v1.0.0".into());
+        let backend = Backend::new(Arc::new(()))
+            .path(Path::new("ok").read(|_, _| async { Ok(Some(Response::list(["a"]))) }))
+            .path(Path::new("gone").read(|_, _| async { Err(Error::not_found("no such thing")) }));
+        shared.mounts.write().unwrap().insert(
+            id.to_owned(),
+            Arc::new(Mount {
+                backend: Arc::new(backend),
+                storage: Arc::new(InMemoryStorage::new()),
+            }),
+        );
+        BackendService(shared)
+    }
+
+    fn call<T>(message: T, id: &str) -> GrpcRequest<T> {
+        let mut request = GrpcRequest::new(message);
+        request
+            .metadata_mut()
+            .insert(MULTIPLEX_ID, id.parse().unwrap());
+        request
+    }
+
+    fn args(operation: &str, path: &str, data: &str) -> pb::HandleRequestArgs {
+        pb::HandleRequestArgs {
+            storage_id: 0,
+            request: Some(pb::Request {
+                operation: operation.into(),
+                path: path.into(),
+                data: data.into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_are_routed_by_multiplex_id_and_errors_mapped() {
+        let service = service_with_mount("m1");
+        let ok = service
+            .handle_request(call(args("read", "ok", "null"), "m1"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(ok.response.unwrap().data, r#"{"keys":["a"]}"#);
+        let gone = service
+            .handle_request(call(args("read", "gone", "null"), "m1"))
+            .await
+            .unwrap()
+            .into_inner();
+        let err = gone.err.unwrap();
+        assert_eq!((err.err_type, err.err_code), (3, 404));
+        assert_eq!(err.err_msg, "no such thing");
+        let resolve = service
+            .handle_request(call(args("resolve-path", "ok", "{not json"), "m1"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(resolve.err.unwrap().err_type, 6);
+        let bad_body = service
+            .handle_request(call(args("update", "ok", "[1,2]"), "m1"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(bad_body.err.unwrap().err_type, 4);
+        let unknown_mount = service
+            .handle_request(call(args("read", "ok", "null"), "other"))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown_mount.code(), tonic::Code::FailedPrecondition);
+    }
+
+    #[tokio::test]
+    async fn cleanup_is_idempotent() {
+        let service = service_with_mount("m1");
+        for _ in 0..2 {
+            service.cleanup(call(pb::Empty {}, "m1")).await.unwrap();
+        }
+        service
+            .cleanup(call(pb::Empty {}, "never-set-up"))
+            .await
+            .unwrap();
+        assert!(service.0.mounts.read().unwrap().is_empty());
+    }
 
     #[test]
     fn request_bodies() {
