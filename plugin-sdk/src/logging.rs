@@ -14,8 +14,9 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
-/// Environment variable that lowers the plugin's own log level (`trace` … `error`, `off`).
-/// The default is `trace`, like Go plugins: the host's log level does the filtering.
+/// Environment variable (catalog `env`) that sets the plugin's own log level (`trace` …
+/// `error`, `off`). Without it the server's inherited `BAO_LOG_LEVEL`/`VAULT_LOG_LEVEL` is used,
+/// else `trace` like Go plugins (the server's `-log-level` then does the filtering).
 pub const LOG_LEVEL_ENV: &str = "VAULT_PLUGIN_LOG_LEVEL";
 
 /// The hclog name of a level.
@@ -110,11 +111,24 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
     }
 }
 
-/// The level from [`LOG_LEVEL_ENV`], default `trace`.
-fn configured_level() -> LevelFilter {
-    std::env::var(LOG_LEVEL_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+/// Server log-level variables the plugin inherits with the server's environment; used when
+/// [`LOG_LEVEL_ENV`] is not set so a server running at `info` is not sent trace lines it drops.
+const SERVER_LEVEL_ENV: &[&str] = &["BAO_LOG_LEVEL", "VAULT_LOG_LEVEL"];
+
+fn parse_level(text: &str) -> Option<LevelFilter> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "warning" => Some(LevelFilter::WARN),
+        "err" => Some(LevelFilter::ERROR),
+        other => other.parse().ok(),
+    }
+}
+
+/// The plugin's level: [`LOG_LEVEL_ENV`], else the server's `BAO_LOG_LEVEL`/`VAULT_LOG_LEVEL`,
+/// else `trace` (like Go plugins: the server's `-log-level` flag then does the filtering).
+fn configured_level(var: impl Fn(&str) -> Option<String>) -> LevelFilter {
+    std::iter::once(LOG_LEVEL_ENV)
+        .chain(SERVER_LEVEL_ENV.iter().copied())
+        .find_map(|name| var(name).as_deref().and_then(parse_level))
         .unwrap_or(LevelFilter::TRACE)
 }
 
@@ -134,7 +148,7 @@ const QUIET_LIBRARIES: &[&str] = &[
 
 /// The filter: [`LOG_LEVEL_ENV`] (default `trace`) for the plugin, `warn` for noisy libraries.
 pub fn filter() -> Targets {
-    let level = configured_level();
+    let level = configured_level(|name| std::env::var(name).ok());
     let quiet = level.min(LevelFilter::WARN);
     QUIET_LIBRARIES
         .iter()
@@ -179,6 +193,35 @@ mod tests {
         assert!(targets.would_enable("kv_example", &Level::TRACE));
         assert!(!targets.would_enable("h2::codec", &Level::DEBUG));
         assert!(targets.would_enable("h2::codec", &Level::WARN));
+    }
+
+    #[test]
+    fn level_precedence() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(configured_level(env(&[])), LevelFilter::TRACE);
+        assert_eq!(
+            configured_level(env(&[("BAO_LOG_LEVEL", "info")])),
+            LevelFilter::INFO
+        );
+        assert_eq!(
+            configured_level(env(&[("VAULT_LOG_LEVEL", "warning")])),
+            LevelFilter::WARN
+        );
+        assert_eq!(
+            configured_level(env(&[(LOG_LEVEL_ENV, "debug"), ("BAO_LOG_LEVEL", "error")])),
+            LevelFilter::DEBUG
+        );
+        assert_eq!(
+            configured_level(env(&[("BAO_LOG_LEVEL", "nonsense")])),
+            LevelFilter::TRACE
+        );
     }
 
     #[test]
