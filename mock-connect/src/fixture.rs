@@ -101,26 +101,31 @@ impl Fixture {
 
     /// Adds every vault and item of the fixture to `store`.
     pub fn load_into(&self, store: &Store) -> Result<(), FixtureError> {
-        for vault in &self.vaults {
+        self.clone().load(store)
+    }
+
+    /// Like [`Fixture::load_into`], consuming the fixture (no copy of the items is made).
+    pub fn load(self, store: &Store) -> Result<(), FixtureError> {
+        for vault in self.vaults {
             let entry = store.add_vault(NewVault {
-                id: vault.id.clone().filter(|id| !id.is_empty()),
+                id: vault.id.filter(|id| !id.is_empty()),
                 name: vault.name.clone(),
-                description: vault.description.clone(),
-                vault_type: vault.vault_type.clone(),
+                description: vault.description,
+                vault_type: vault.vault_type,
                 created_at: vault.created_at,
             })?;
-            for item in &vault.items {
+            for mut item in vault.items {
+                let title = item.title.clone();
                 let error = |message: String| FixtureError::Item {
                     vault: vault.name.clone(),
-                    item: item.title.clone(),
+                    item: title.clone(),
                     message,
                 };
                 let (files, contents) =
                     split_files(&item.files, entry.id(), &item.id).map_err(error)?;
-                let mut body = item.clone();
-                body.files = Vec::new();
+                item.files = Vec::new();
                 let mut prepared =
-                    prepare_loaded(body, entry.id()).map_err(|e| error(e.message))?;
+                    prepare_loaded(item, entry.id()).map_err(|e| error(e.message))?;
                 // The item id is known only now; point content paths at it.
                 prepared.files = files
                     .into_iter()

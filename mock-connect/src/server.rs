@@ -163,17 +163,17 @@ impl MockConnectBuilder {
         };
         let existing = self.data_file.as_ref().filter(|p| p.exists());
         if let Some(path) = existing {
-            Fixture::read(path)?.load_into(&store)?;
+            Fixture::read(path)?.load(&store)?;
             tracing::info!(path = %path.display(), "loaded the data file; seeds are not applied");
         } else {
             if self.demo {
-                crate::demo::demo_fixture().load_into(&store)?;
+                crate::demo::demo_fixture().load(&store)?;
             }
-            for fixture in &self.fixtures {
-                fixture.load_into(&store)?;
+            for fixture in self.fixtures {
+                fixture.load(&store)?;
             }
             for path in &self.fixture_files {
-                Fixture::read(path)?.load_into(&store)?;
+                Fixture::read(path)?.load(&store)?;
             }
             store.persist().await?;
         }
