@@ -347,6 +347,16 @@ async fn example_plugin_serves_through_a_real_openbao() {
         info_pid(&client, "kva").await,
         info_pid(&client, "kvb").await
     );
+    // Each mount got its own Setup (config, backend UUID) and a working system view.
+    let (info_a, info_b) = (
+        client.read("kva/info").await.unwrap(),
+        client.read("kvb/info").await.unwrap(),
+    );
+    let (info_a, info_b) = (data(&info_a), data(&info_b));
+    assert_eq!(info_a["server_version"], json!("2.7.2"));
+    assert_eq!(info_a["config"]["plugin_name"], json!(EXAMPLE));
+    assert_ne!(info_a["backend_uuid"], info_b["backend_uuid"]);
+    assert_ne!(info_a["multiplex_id"], info_b["multiplex_id"]);
     assert_eq!(
         plugin_pids(&registered.path).len(),
         1,
