@@ -297,6 +297,17 @@ async fn example_plugin_serves_through_a_real_openbao() {
     assert_eq!(data(&big)["size"], json!(size));
     assert_eq!(data(&big)["blob"].as_str().map(str::len), Some(size));
 
+    // More than 4 MiB in one request, through storage and back.
+    let blob = "y".repeat(size);
+    let stored = client
+        .write("kva/kv/big-value", &json!({"blob": blob}))
+        .await
+        .unwrap();
+    expect_status(&stored, 200, "big write");
+    let read_back = client.read("kva/kv/big-value").await.unwrap();
+    expect_status(&read_back, 200, "big read back");
+    assert_eq!(data(&read_back)["blob"].as_str().map(str::len), Some(size));
+
     // Plugin log lines reach the server log at their level.
     for (level, tag) in [
         ("trace", "[TRACE]"),
