@@ -2,7 +2,7 @@
 //!
 //! Two vaults with stable ids: `engineering` (`engineeringdemovault000001`) and `Private`
 //! (`privatedemovault0000000001`), holding items of several categories: logins (one with an OTP
-//! field), passwords, an API credential, a database, a secure note, an item with a file, two
+//! field, and `docker-hub-service-account` that the public setup guide reads), passwords, an API credential, a database, a secure note, an item with a file, two
 //! items titled `Build Server` (created 2021 and 2023) and titles with spaces.
 
 use serde_json::json;
@@ -40,6 +40,20 @@ pub fn demo_fixture() -> Fixture {
                          "label": "notesPlain", "value": "Bot account used by CI"},
                         {"id": "onetimepassword", "type": "OTP", "label": "one-time password",
                          "section": {"id": "totpsection"}, "value": otp}
+                    ]
+                },
+                {
+                    // The item the public setup guide reads: `vault read
+                    // op/vaults/engineering/items/docker-hub-service-account`.
+                    "title": "docker-hub-service-account", "category": "LOGIN",
+                    "tags": ["registry", "ci"],
+                    "createdAt": "2021-03-05T11:00:00Z",
+                    "urls": [{"primary": true, "href": "https://hub.docker.com"}],
+                    "fields": [
+                        {"id": "username", "type": "STRING", "purpose": "USERNAME",
+                         "label": "username", "value": "acme-ci"},
+                        {"id": "password", "type": "CONCEALED", "purpose": "PASSWORD",
+                         "label": "password", "value": "dckr_pat_DemoTokenNotReal42"}
                     ]
                 },
                 {
@@ -169,7 +183,13 @@ mod tests {
         let store = Store::new();
         demo_fixture().load_into(&store).unwrap();
         let engineering = store.vault(ENGINEERING_VAULT_ID).unwrap();
-        assert_eq!(engineering.len(), 8);
+        assert_eq!(engineering.len(), 9);
+        assert!(
+            engineering
+                .items()
+                .iter()
+                .any(|i| i.item().title == "docker-hub-service-account")
+        );
         let builds: Vec<_> = engineering
             .items()
             .into_iter()

@@ -131,7 +131,7 @@ async fn vaults_list_get_and_filter() {
         .map(|v| v["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["engineering", "Private"]);
-    assert_eq!(all.body[0]["items"], 8);
+    assert_eq!(all.body[0]["items"], 9);
 
     for filter in ["name+eq+%22PRIVATE%22", "title%20eq%20%22private%22"] {
         let hit = api
@@ -226,7 +226,7 @@ async fn items_list_filter_and_get() {
     let list = api.get(ITEMS, &format!("/v1/vaults/{ENG}/items")).await;
     assert_eq!(list.status, 200);
     let rows = list.body.as_array().unwrap();
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 9);
     for row in rows {
         assert_eq!(row["vault"]["id"], ENG);
         assert!(row.get("fields").is_none() && row.get("sections").is_none());
@@ -627,7 +627,7 @@ async fn activity_health_metrics_and_unknown_routes() {
             .text()
             .await
             .unwrap()
-            .contains("mock_connect_items 11")
+            .contains("mock_connect_items 12")
     );
 
     let unknown = api

@@ -56,7 +56,7 @@ def main():
 
     # Items: list, filter, by id, by title.
     summaries = client.get_items(vault_id)
-    check(len(summaries) == 8, f"{len(summaries)} items")
+    check(len(summaries) == 9, f"{len(summaries)} items")
     prod = client.get_items(vault_id, 'tag eq "prod"')
     check(sorted(i.title for i in prod) == ["Production Database", "TLS Certificate"], "tag filter")
     database = client.get_item_by_title("Production Database", vault_id)
