@@ -39,13 +39,24 @@ async fn build_example() -> PathBuf {
     .unwrap_or_else(|e| panic!("building {EXAMPLE} failed: {e}"))
 }
 
-async fn start_server() -> OpenBao {
+/// A trace-level dev server whose (and whose plugins') temporary files, unix sockets included,
+/// go to `sockets`: a killed plugin cannot remove its socket, and this directory is deleted.
+async fn start_server(sockets: &tempfile::TempDir) -> OpenBao {
+    let dir = sockets.path().display().to_string();
     OpenBao::start_with(OpenBaoOptions {
         log_level: "trace".into(),
+        env: vec![("TMPDIR".into(), dir)],
         ..OpenBaoOptions::default()
     })
     .await
     .unwrap_or_else(|e| panic!("OpenBao did not start: {e}"))
+}
+
+fn socket_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("sdk-sock")
+        .tempdir()
+        .expect("a temporary directory")
 }
 
 async fn register(bao: &OpenBao, artifact: &Path, name: &str) -> Registered {
@@ -131,7 +142,8 @@ async fn info_pid(client: &VaultClient, mount: &str) -> u64 {
 #[tokio::test]
 async fn example_plugin_serves_through_a_real_openbao() {
     let artifact = build_example().await;
-    let bao = start_server().await;
+    let sockets = socket_dir();
+    let bao = start_server(&sockets).await;
     let client = bao.client();
     let registered = register(&bao, &artifact, EXAMPLE).await;
     let version = example_version();
@@ -410,7 +422,8 @@ async fn started_by_hand_it_refuses_with_a_clear_message() {
 #[tokio::test]
 async fn example_plugin_survives_reload_crash_and_seal() {
     let artifact = build_example().await;
-    let bao = start_server().await;
+    let sockets = socket_dir();
+    let bao = start_server(&sockets).await;
     let client = bao.client();
     let registered = register(&bao, &artifact, EXAMPLE).await;
     mount(&bao, "life", EXAMPLE).await;
