@@ -57,12 +57,16 @@ pub mod ids {
     pub const ODD: &str = "oooooooooooooooooooooooooo";
     /// Item `totp` in B, with a valid OTP secret.
     pub const OTP: &str = "tttttttttttttttttttttttttt";
+    /// Item `He said "hi" & 100% +1?#` in B (quotes and URL metacharacters in a title).
+    pub const QUOTED: &str = "hhhhhhhhhhhhhhhhhhhhhhhhhh";
     /// An id-shaped string that matches nothing.
     pub const MISSING: &str = "qqqqqqqqqqqqqqqqqqqqqqqqqq";
 }
 
 /// Title of [`ids::ODD`]: spaces and punctuation, no `/`.
 pub const ODD_TITLE: &str = "API key: prod #1 (ü)";
+/// Title of [`ids::QUOTED`].
+pub const QUOTED_TITLE: &str = "He said \"hi\" & 100% +1?#";
 /// Base32 secret of the OTP field of [`ids::OTP`].
 pub const OTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
 /// Name of the file attached to [`ids::X`].
@@ -108,6 +112,10 @@ pub fn fixture() -> Value {
                          "value": "k-123"},
                         {"id": "host", "type": "STRING", "label": "host name",
                          "value": "h.example"}]},
+            {"id": ids::QUOTED, "title": QUOTED_TITLE, "category": "PASSWORD",
+             "createdAt": "2020-07-01T00:00:00Z", "updatedAt": "2020-07-01T00:00:00Z",
+             "fields": [{"id": "password", "type": "CONCEALED", "purpose": "PASSWORD",
+                         "label": "password", "value": "quoted-secret"}]},
             {"id": ids::OTP, "title": "totp", "category": "LOGIN",
              "createdAt": "2020-07-01T00:00:00Z", "updatedAt": "2020-07-01T00:00:00Z",
              "fields": [{"id": "username", "type": "STRING", "purpose": "USERNAME",

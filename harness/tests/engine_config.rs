@@ -392,3 +392,63 @@ async fn health_reports_connect_reachability() {
         health.body
     );
 }
+
+/// Pids of the server's children whose executable is the installed engine.
+fn engine_processes(s: &Scenario) -> Vec<u32> {
+    let plugin = s.env.plugin.path.canonicalize().unwrap();
+    let server = s.env.bao.pid();
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+        if ppid == Some(server) && exe.as_deref() == Some(plugin.as_path()) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[tokio::test]
+async fn one_process_serves_every_mount() {
+    // Reference: `Serve`, one process per mount (§14.14). The engine multiplexes.
+    let a = Scenario::new().await;
+    let b = Scenario::new().await;
+    let c = Scenario::new().await;
+    for s in [&a, &b, &c] {
+        assert_eq!(
+            s.read(&format!("vaults/{}/items/{}", ids::A, ids::X))
+                .await
+                .status,
+            200
+        );
+    }
+    let pids = engine_processes(&a);
+    assert_eq!(pids.len(), 1, "engine processes: {pids:?}");
+}
+
+#[tokio::test]
+async fn config_survives_a_plugin_reload() {
+    let s = Scenario::new().await;
+    let reloaded = s
+        .client
+        .write(
+            "sys/plugins/reload/backend",
+            &json!({"mounts": [format!("{}/", s.mount)]}),
+        )
+        .await
+        .unwrap();
+    assert!(reloaded.is_success(), "{:?}", reloaded.body);
+    let read = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(read.get("username"), &json!("admin"), "{:?}", read.body);
+    let config = s.expect_data(&s.read("config").await);
+    assert_eq!(config["op_connect_host"], json!(s.connect.url));
+}

@@ -95,6 +95,32 @@ async fn transient_503_is_retried() {
 }
 
 #[tokio::test]
+async fn creates_are_never_retried() {
+    // POST is not idempotent: a retry after a lost answer could create the item twice.
+    let s = Scenario::new().await;
+    s.configure(json!({"max_retries": 3})).await;
+    s.connect.clear_journal().await;
+    s.connect
+        .fault(json!({"route": "POST /v1/vaults/{v}/items", "status": 503, "times": 1}))
+        .await;
+    let created = s
+        .write(
+            &format!("vaults/{}/items", ids::B),
+            &json!({"category": "password", "title": "once"}),
+        )
+        .await;
+    s.expect_error(&created, 502, &[]);
+    let posts = s
+        .connect
+        .journal()
+        .await
+        .iter()
+        .filter(|e| e.method == "POST")
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
 async fn malformed_and_dropped_answers_are_502() {
     let s = impatient().await;
     s.connect

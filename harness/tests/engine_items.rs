@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine as _;
-use harness::scenario::{FILE_CONTENT, FILE_NAME, ODD_TITLE, OTP_SECRET, Scenario, ids};
+use harness::scenario::{
+    FILE_CONTENT, FILE_NAME, ODD_TITLE, OTP_SECRET, QUOTED_TITLE, Scenario, ids,
+};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
@@ -492,4 +494,120 @@ async fn a_policy_can_grant_one_field_and_not_the_item() {
         let r = client.read(&s.path(&denied)).await.unwrap();
         assert_eq!(r.status, 403, "{denied}: {:?}", r.body);
     }
+}
+
+#[tokio::test]
+async fn titles_with_quotes_and_url_metacharacters() {
+    let s = Scenario::new().await;
+    let read = s.read(&item("Other Vault", QUOTED_TITLE)).await;
+    assert_eq!(s.expect_data(&read)["password"], json!("quoted-secret"));
+    // Written and deleted by that title too.
+    let updated = s
+        .write(
+            &item(ids::B, QUOTED_TITLE),
+            &json!({"category": "password", "title": QUOTED_TITLE,
+                    "fields": [{"id": "password", "label": "password", "value": "v2"}]}),
+        )
+        .await;
+    assert_eq!(s.expect_data(&updated)["ID"], json!(ids::QUOTED));
+    let deleted = s.delete(&item(ids::B, QUOTED_TITLE)).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+}
+
+#[tokio::test]
+async fn a_title_cannot_smuggle_a_second_filter_clause() {
+    // The title is one filter value; quotes inside it must not widen the match.
+    let s = Scenario::new().await;
+    for title in [
+        r#"db" or title eq "Some Title"#,
+        r#"x" or title pr ""#,
+        r#"Some Title" "#,
+    ] {
+        let read = s.read(&item(ids::A, title)).await;
+        assert_eq!(read.status, 404, "{title}: {:?}", read.body);
+        let delete = s.delete(&item(ids::A, title)).await;
+        assert_eq!(delete.status, 404, "{title}: {:?}", delete.body);
+    }
+    // Nothing was deleted.
+    let list = s.list(&format!("vaults/{}/items", ids::A)).await;
+    assert_eq!(list.keys().len(), 3, "{:?}", list.keys());
+}
+
+#[tokio::test]
+async fn cli_fields_from_a_json_file() {
+    // `fields=@fields.json` sends the file's text as one string: the reference crashed; the
+    // engine reads the JSON list in it.
+    let s = Scenario::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fields = dir.path().join("fields.json");
+    std::fs::write(
+        &fields,
+        json!([{"id": "username", "type": "STRING", "label": "username", "value": "from-file"}])
+            .to_string(),
+    )
+    .unwrap();
+    let out = s
+        .cli()
+        .arg("write")
+        .arg(s.path(&format!("vaults/{}/items", ids::B)))
+        .args(["category=login", "title=FromFile"])
+        .arg(format!("fields=@{}", fields.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = s.read(&item(ids::B, "FromFile")).await;
+    assert_eq!(s.expect_data(&read)["username"], json!("from-file"));
+}
+
+#[tokio::test]
+async fn cli_patch_changes_one_value() {
+    let s = Scenario::new().await;
+    let out = s
+        .cli()
+        .arg("patch")
+        .arg(s.path(&format!("vaults/{}/items/{}", ids::B, ids::ODD)))
+        .arg("title=Renamed by patch")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = s.read(&item("Other Vault", "Renamed by patch")).await;
+    let data = s.expect_data(&read);
+    assert_eq!(data["api key"], json!("k-123"), "fields untouched: {data}");
+    assert_eq!(s.read(&item("Other Vault", ODD_TITLE)).await.status, 404);
+}
+
+#[tokio::test]
+async fn files_of_an_item_without_files() {
+    let s = Scenario::new().await;
+    let list = s.list(&format!("{}/files", item(ids::A, ids::Y))).await;
+    assert_eq!(list.status, 404, "{:?}", list.body);
+    assert!(list.errors.is_empty(), "{:?}", list.errors);
+}
+
+#[tokio::test]
+async fn large_file_reads_whole() {
+    // 3 MiB of content is 4 MiB of base64: more than gRPC's default 4 MiB message limit.
+    let content: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&content);
+    let mut fixture = harness::scenario::fixture();
+    fixture["vaults"][2]["items"][0]["files"] =
+        json!([{"id": "llllllllllllllllllllllllll", "name": "big.bin", "content": b64}]);
+    let s = Scenario::unconfigured_with(fixture).await;
+    assert!(s.configure(json!({})).await.is_success());
+    let read = s
+        .read(&format!("{}/files/big.bin", item(ids::B, ids::ODD)))
+        .await;
+    let data = s.expect_data(&read);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data["content"].as_str().unwrap())
+        .unwrap();
+    assert!(bytes == content, "content differs ({} bytes)", bytes.len());
 }
