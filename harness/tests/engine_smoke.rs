@@ -112,7 +112,17 @@ async fn the_setup_guide_works_as_written() {
     let items: Vec<String> = serde_json::from_value(items).unwrap();
     assert!(items.iter().any(|k| k.starts_with("GitHub ")), "{items:?}");
 
-    // Read a single item by title, then by id.
+    // Read a single item (title or UUID): the guide's item, then GitHub by title and by id.
+    let docker = bao_json(
+        &server,
+        &[
+            "read",
+            "-format=json",
+            "op/vaults/engineering/items/docker-hub-service-account",
+        ],
+    )
+    .await;
+    assert_eq!(docker["data"]["username"], "acme-ci", "{docker}");
     let github = bao_json(
         &server,
         &["read", "-format=json", "op/vaults/engineering/items/GitHub"],
@@ -182,6 +192,23 @@ async fn the_setup_guide_works_as_written() {
     let gone = server
         .client()
         .read(&format!("op/vaults/{ENGINEERING_VAULT_ID}/items/{new_id}"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status, 404, "{:?}", gone.body);
+
+    // The guide's delete, then the item is gone.
+    let (ok, _, stderr) = bao(
+        &server,
+        &[
+            "delete",
+            "op/vaults/engineering/items/docker-hub-service-account",
+        ],
+    )
+    .await;
+    assert!(ok, "delete docker-hub-service-account: {stderr}");
+    let gone = server
+        .client()
+        .read("op/vaults/engineering/items/docker-hub-service-account")
         .await
         .unwrap();
     assert_eq!(gone.status, 404, "{:?}", gone.body);
