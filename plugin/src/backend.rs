@@ -141,7 +141,7 @@ pub async fn factory(_context: SetupContext) -> Result<Backend<Engine>, Error> {
     Ok(backend(Arc::new(Engine::default())))
 }
 
-/// The backend around `engine`: routes in the reference's order, then the additions.
+/// The backend around `engine`.
 pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
     Backend::new(engine)
         .help(HELP)
@@ -149,14 +149,16 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
             seal_wrap_storage: vec![STORAGE_KEY.to_owned()],
             ..SpecialPaths::default()
         })
-        .path(routes::config::path())
-        .path(routes::fields::path())
-        .path(routes::files::list_path())
-        .path(routes::files::read_path())
+        // No two patterns overlap, so the order only decides how many are tried: the hot item
+        // read first.
         .path(routes::items::item_path())
         .path(routes::items::collection_path())
         .path(routes::vaults::list_path())
         .path(routes::vaults::read_path())
+        .path(routes::config::path())
+        .path(routes::fields::path())
+        .path(routes::files::list_path())
+        .path(routes::files::read_path())
         .path(routes::health::path())
         .on_invalidate(|engine: &Engine, key: &str| {
             if key == STORAGE_KEY {

@@ -208,7 +208,11 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
     let data = if full {
         full_item(&found.item)
     } else {
-        flat(&found.item)
+        match Arc::try_unwrap(found.item) {
+            // Not shared with the item cache: move the strings instead of copying them.
+            Ok(item) => flat_owned(item),
+            Err(shared) => flat(&shared),
+        }
     };
     Ok(Some(respond(data, found.warnings)))
 }
@@ -221,6 +225,18 @@ pub(crate) fn flat(item: &Item) -> Map<String, Value> {
         data.insert(
             field.label.clone().unwrap_or_default(),
             Value::String(field.value.clone().unwrap_or_default()),
+        );
+    }
+    data
+}
+
+/// [`flat`] consuming the item.
+fn flat_owned(item: Item) -> Map<String, Value> {
+    let mut data = Map::with_capacity(item.fields.len());
+    for field in item.fields {
+        data.insert(
+            field.label.unwrap_or_default(),
+            Value::String(field.value.unwrap_or_default()),
         );
     }
     data
@@ -357,6 +373,7 @@ mod tests {
             ],
             ..Item::default()
         };
+        assert_eq!(flat_owned(item.clone()), flat(&item));
         let data = flat(&item);
         assert_eq!(
             Value::Object(data),
