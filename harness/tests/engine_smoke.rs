@@ -71,6 +71,24 @@ async fn the_setup_guide_works_as_written() {
     assert_eq!(mounts["op/"]["type"], "op-connect");
     assert_eq!(mounts["op/"]["running_plugin_version"], "v1.1.0");
 
+    // A mistyped token is reported when it is written, not at the first read.
+    let mistyped = server
+        .client()
+        .write(
+            "op/config",
+            &json!({"op_connect_host": mock.url(), "op_connect_token": "mistyped-token"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        mistyped
+            .warnings
+            .iter()
+            .any(|w| w.contains("rejected op_connect_token")),
+        "{:?}",
+        mistyped.body
+    );
+
     let host_arg = format!("op_connect_host={}", mock.url());
     let token_arg = format!("op_connect_token={TOKEN}");
     let (ok, _, stderr) = bao(&server, &["write", "op/config", &host_arg, &token_arg]).await;

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use onepassword_connect::ConnectError;
+use onepassword_connect::filter::Filter;
 use serde_json::json;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request, Response, StorageExt};
 
@@ -55,7 +57,7 @@ pub fn path() -> Path<Engine> {
         .description(
             "The 1Password Connect backend requires a Connect API token and the address of the Connect server.\n\
              The token is stored seal-wrapped and never returned: reading config shows whether it is set.\n\
-             Writes merge with the stored config; the server's heartbeat is checked and a warning is returned when it does not answer.",
+             Writes merge with the stored config; the server's heartbeat and the token are checked and a warning is returned when either fails.",
         )
         .read(read)
         .update(write)
@@ -198,12 +200,25 @@ async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
                 Error::internal(format!("cannot build the 1Password Connect client: {text}"))
             }
         })?;
-        if let Err(e) = probe.heartbeat().await {
-            warnings.push(format!(
+        match probe.heartbeat().await {
+            Err(e) => warnings.push(format!(
                 "the config was saved, but 1Password Connect at {} did not answer its heartbeat: {}",
                 stored.base_url(),
                 scrub(e.to_string(), &stored.token)
-            ));
+            )),
+            // Reachable: check the token too, with a filter that keeps the answer small.
+            Ok(()) => {
+                let check = Filter::title_eq("op-connect configuration check");
+                if let Err(ConnectError::Unauthorized(api)) = probe.list_vaults(Some(&check)).await
+                    && api.http_status == 401
+                {
+                    warnings.push(format!(
+                        "the config was saved, but 1Password Connect at {} rejected op_connect_token ({}); requests will fail until it is corrected",
+                        stored.base_url(),
+                        scrub(api.to_string(), &stored.token)
+                    ));
+                }
+            }
         }
     }
 
