@@ -157,6 +157,7 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
         .path(routes::vaults::read_path())
         .path(routes::config::path())
         .path(routes::fields::path())
+        .path(routes::fields::list_path())
         .path(routes::files::list_path())
         .path(routes::files::read_path())
         .path(routes::health::path())

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 
 use crate::backend::Engine;
 use crate::routes::items::field_json;
-use crate::routes::{captured, live, respond, segment};
+use crate::routes::{captured, list_response, live, respond, segment};
 
 /// `vaults/<v>/items/<i>/fields/<f>`.
 pub fn path() -> Path<Engine> {
@@ -22,6 +23,39 @@ pub fn path() -> Path<Engine> {
     .field(Field::string("field").description("The field: id or label."))
     .synopsis("Read one field of an item: value, type, purpose, section; the current code of an OTP field.")
     .read(read)
+}
+
+/// `vaults/<v>/items/<i>/fields/`.
+pub fn list_path() -> Path<Engine> {
+    Path::new(format!(
+        "vaults/{}/items/{}/fields/?",
+        segment("vault"),
+        segment("id")
+    ))
+    .field(Field::string("vault").description("The vault: id or name."))
+    .field(Field::string("id").description("The item: id or title."))
+    .synopsis("List the fields of an item: keys \"<label> <id>\", key_info key → field id.")
+    .list(list)
+}
+
+async fn list(req: Request, engine: Arc<Engine>) -> HandlerResult {
+    const ACTION: &str = "Unable to list fields";
+    let live = live(&req, &engine).await?;
+    let found = live
+        .find_item(captured(&req, "vault")?, captured(&req, "id")?, ACTION)
+        .await?;
+    let entries = found
+        .item
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                format!("{} {}", f.label.as_deref().unwrap_or_default(), f.id),
+                Value::String(f.id.clone()),
+            )
+        })
+        .collect();
+    Ok(list_response(entries, found.warnings))
 }
 
 async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
