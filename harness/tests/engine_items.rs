@@ -611,3 +611,41 @@ async fn large_file_reads_whole() {
         .unwrap();
     assert!(bytes == content, "content differs ({} bytes)", bytes.len());
 }
+
+#[tokio::test]
+async fn item_writes_and_patches_need_their_own_capabilities() {
+    // A write to an item path is dispatched as `create` (as with the reference, §4.1), so
+    // `update` alone is not enough; a patch needs `patch`.
+    let s = Scenario::new().await;
+    let m = &s.mount;
+    let path = s.path(&item(ids::A, ids::X));
+    let rule = |caps: &str| format!("path \"{m}/vaults/+/items/+\" {{ capabilities = [{caps}] }}");
+    let body = json!({"category": "password", "title": "T"});
+    let patch = json!({"title": "patched"});
+
+    let update_only = s.token_with_policy("upd", &rule("\"update\"")).await;
+    assert_eq!(update_only.write(&path, &body).await.unwrap().status, 403);
+    assert_eq!(update_only.patch(&path, &patch).await.unwrap().status, 403);
+
+    let patch_only = s
+        .token_with_policy("pat", &rule("\"patch\", \"read\""))
+        .await;
+    assert_eq!(patch_only.write(&path, &body).await.unwrap().status, 403);
+    let patched = patch_only.patch(&path, &patch).await.unwrap();
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+
+    let create = s.token_with_policy("cre", &rule("\"create\"")).await;
+    let written = create.write(&path, &body).await.unwrap();
+    assert_eq!(written.status, 200, "{:?}", written.body);
+}
+
+#[tokio::test]
+async fn concurrent_first_reads_by_title_agree() {
+    let s = Scenario::new().await;
+    let path = item("Shared", "db");
+    let reads = futures::future::join_all((0..24).map(|_| s.read(&path))).await;
+    for read in &reads {
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        assert_eq!(read.get("username"), &json!("admin"));
+    }
+}
