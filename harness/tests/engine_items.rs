@@ -649,3 +649,31 @@ async fn concurrent_first_reads_by_title_agree() {
         assert_eq!(read.get("username"), &json!("admin"));
     }
 }
+
+/// The shapes of the engine's own (non-reference) answers, pinned as snapshots.
+#[tokio::test]
+async fn shapes_of_the_new_answers() {
+    let s = Scenario::new().await;
+    let base = item(ids::A, ids::X);
+    let shown = |r: &harness::vault_api::VaultResponse| {
+        let text = serde_json::to_string(
+            &json!({"status": r.status, "data": r.data, "warnings": r.warnings}),
+        )
+        .unwrap()
+        .replace(&s.connect.url, "[connect]");
+        serde_json::from_str::<Value>(&text).unwrap()
+    };
+    let full = shown(&s.read_query(&base, &[("format", "full")]).await);
+    let vault = shown(&s.read(&format!("vaults/{}", ids::A)).await);
+    let field = shown(&s.read(&format!("{base}/fields/username")).await);
+    let files = shown(&s.list(&format!("{base}/files")).await);
+    let mut file = shown(&s.read(&format!("{base}/files/{}", ids::FILE)).await);
+    file["data"]["content"] = json!("[base64]");
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("item_full_format", full);
+        insta::assert_json_snapshot!("vault_read", vault, {".data.updated_at" => "[ts]"});
+        insta::assert_json_snapshot!("field_read", field);
+        insta::assert_json_snapshot!("files_list", files);
+        insta::assert_json_snapshot!("file_read", file);
+    });
+}
