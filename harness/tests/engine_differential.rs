@@ -753,6 +753,31 @@ async fn s50_s51_s52_delete_missing() {
     );
 }
 
+#[tokio::test]
+async fn s52_connect_404_on_delete() {
+    // Reference: 500 `Unable to delete item: status 404: …`. Intended: 404.
+    let s = Scenario::new().await;
+    s.connect
+        .fault(
+            json!({"route": "DELETE /v1/vaults/{v}/items/{i}", "status": 404,
+                      "body": {"status": 404, "message": "item not found"}}),
+        )
+        .await;
+    s.expect_error(&s.delete(&a_x()).await, 404, &["Unable to delete item"]);
+}
+
+#[tokio::test]
+async fn s53_delete_answered_200_with_an_empty_body() {
+    // Reference: 500 `Unable to delete item: status 200: OK` (its SDK insisted on 204).
+    // Intended: any 2xx from Connect means the item is gone.
+    let s = Scenario::new().await;
+    s.connect
+        .fault(json!({"route": "DELETE /v1/vaults/{v}/items/{i}", "status": 200, "body": ""}))
+        .await;
+    let deleted = s.delete(&a_x()).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+}
+
 // ---------------------------------------------------------------- help and metadata
 
 #[tokio::test]
