@@ -204,9 +204,12 @@ fn engine(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut rps: Vec<(String, f64)> = Vec::new();
-    for (name, url) in &paths {
-        rps.push((name.to_string(), rt.block_on(stack.rps(url))));
+    // Two interleaved rounds, best of each: the machine is shared, so take the least disturbed.
+    let mut rps: Vec<(String, f64)> = paths.iter().map(|(n, _)| (n.to_string(), 0.0)).collect();
+    for _ in 0..2 {
+        for ((_, url), (_, best)) in paths.iter().zip(rps.iter_mut()) {
+            *best = best.max(rt.block_on(stack.rps(url)));
+        }
     }
     let kv = rps[0].1;
     println!("\nthroughput with {CONCURRENCY} requests in flight over keep-alive HTTP:");
