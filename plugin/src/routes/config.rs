@@ -42,7 +42,7 @@ pub fn path() -> Path<Engine> {
                 .description("The host address for the 1Password Connect API, with scheme (https://connect.example.com:8443)"),
         )
         .field(Field::duration("request_timeout").description(
-            "How long one request to Connect may take (default 10s, at most 5m)",
+            "How long one request to Connect may take (default 10s, at most 5m; 0 restores the default)",
         ))
         .field(Field::int("max_retries").description(
             "Retries of idempotent Connect requests after a connection failure, timeout or 502/503/504 (default 2, at most 10)",
@@ -51,7 +51,7 @@ pub fn path() -> Path<Engine> {
             "PEM CA certificate(s) to trust for Connect's TLS certificate instead of the system roots (\"\" to remove)",
         ))
         .field(Field::duration("item_cache_ttl").description(
-            "How long items read from Connect may be served from memory (default 0: no item cache, at most 1h)",
+            "How long items read from Connect may be served from memory (default 0: no item cache, at most 1h). Writes through this node drop the item at once; other nodes serve it until it expires.",
         ))
         .synopsis("Configure the 1Password Connect backend.")
         .description(
