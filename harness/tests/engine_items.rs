@@ -677,3 +677,26 @@ async fn shapes_of_the_new_answers() {
         insta::assert_json_snapshot!("file_read", file);
     });
 }
+
+#[tokio::test]
+async fn list_fields_of_an_item() {
+    let s = Scenario::new().await;
+    let list = s.list(&format!("{}/fields", item("Shared", "db"))).await;
+    let data = s.expect_data(&list);
+    let keys = list.keys();
+    for key in [
+        "username username",
+        "password password",
+        "password secpw",
+        "notesPlain notesPlain",
+        "one-time password otp",
+    ] {
+        assert!(keys.contains(&key.to_string()), "{key:?} not in {keys:?}");
+    }
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    assert_eq!(data["key_info"]["password secpw"], json!("secpw"));
+    assert!(
+        !list.body.to_string().contains("pw-in-section"),
+        "a list shows no values"
+    );
+}
