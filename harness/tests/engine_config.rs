@@ -452,3 +452,33 @@ async fn config_survives_a_plugin_reload() {
     let config = s.expect_data(&s.read("config").await);
     assert_eq!(config["op_connect_host"], json!(s.connect.url));
 }
+
+#[tokio::test]
+async fn no_read_uses_the_old_host_once_a_config_write_returned() {
+    // §5.3's race: a read that builds a client from the old config while a write is under way
+    // must not leave that client cached.
+    let s = Scenario::new().await;
+    let path = format!("vaults/{}/items/{}", ids::A, ids::X);
+    let mut current = Connect::start(fixture(), "rotating-token-0").await;
+    for round in 1..=4 {
+        let next = Connect::start(fixture(), &format!("rotating-token-{round}")).await;
+        let reads = futures::future::join_all((0..8).map(|_| s.read(&path)));
+        let body = json!({"op_connect_host": next.url, "op_connect_token": next.token});
+        let write = s.write("config", &body);
+        let (_, written) = tokio::join!(reads, write);
+        assert!(written.is_success(), "{:?}", written.body);
+        current.clear_journal().await;
+        s.connect.clear_journal().await;
+        for _ in 0..4 {
+            assert_eq!(s.read(&path).await.status, 200);
+        }
+        assert!(
+            current.journal().await.is_empty() && s.connect.journal().await.is_empty(),
+            "round {round}: a read went to a replaced Connect"
+        );
+        // The 4 reads and the write's heartbeat, plus any concurrent read that ran after the
+        // config was stored.
+        assert!(next.journal().await.len() >= 5, "round {round}");
+        current = next;
+    }
+}
