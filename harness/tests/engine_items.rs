@@ -58,8 +58,13 @@ async fn read_vault_by_id_and_by_title() {
     let by_title = s.read(&format!("vaults/{}", seg("Other Vault"))).await;
     assert_eq!(s.expect_data(&by_title)["id"], json!(ids::B));
     // Duplicate title: the oldest vault wins.
-    let shared = s.expect_data(&s.read("vaults/Shared").await);
-    assert_eq!(shared["id"], json!(ids::A));
+    let shared = s.read("vaults/Shared").await;
+    assert_eq!(s.expect_data(&shared)["id"], json!(ids::A));
+    let warnings = shared.warnings.join(" | ");
+    assert!(
+        warnings.contains(ids::A) && warnings.contains(ids::A2),
+        "{warnings:?}"
+    );
     let missing = s.read("vaults/Nope").await;
     s.expect_error(&missing, 404, &["Nope"]);
 }
@@ -699,4 +704,30 @@ async fn list_fields_of_an_item() {
         !list.body.to_string().contains("pw-in-section"),
         "a list shows no values"
     );
+}
+
+#[tokio::test]
+async fn a_title_is_looked_up_in_its_vault_only() {
+    let s = Scenario::new().await;
+    // `totp` lives in Other Vault, not in Shared.
+    let read = s.read(&item("Shared", "totp")).await;
+    s.expect_error(&read, 404, &["totp"]);
+}
+
+#[tokio::test]
+async fn long_lists_are_complete() {
+    let items: Vec<serde_json::Value> = (0..400)
+        .map(|i| {
+            json!({"title": format!("item {i:03}"), "category": "PASSWORD",
+                        "fields": [{"id": "password", "type": "CONCEALED", "label": "password",
+                                    "value": format!("v{i}")}]})
+        })
+        .collect();
+    let fixture = json!({"vaults": [{"id": ids::B, "name": "Big", "items": items}]});
+    let s = Scenario::unconfigured_with(fixture).await;
+    assert!(s.configure(json!({})).await.is_success());
+    let list = s.list("vaults/Big/items").await;
+    assert_eq!(list.keys().len(), 400, "{:?}", list.status);
+    let read = s.read(&item("Big", "item 399")).await;
+    assert_eq!(s.expect_data(&read)["password"], json!("v399"));
 }
