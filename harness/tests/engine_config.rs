@@ -482,3 +482,79 @@ async fn no_read_uses_the_old_host_once_a_config_write_returned() {
         current = next;
     }
 }
+
+/// A TLS front for `backend` (a plain-HTTP mock) with a certificate for `localhost` signed by a
+/// fresh private CA; returns the port and the CA's PEM. The proxy lives on the test's runtime.
+async fn tls_front(backend: &str) -> (u16, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = backend.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(&backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[tokio::test]
+async fn custom_ca_is_trusted_for_https_connect() {
+    let s = Scenario::unconfigured().await;
+    let (port, ca_pem) = tls_front(&s.connect.url).await;
+    let host = format!("https://localhost:{port}");
+    let path = format!("vaults/{}/items/{}", ids::A, ids::X);
+
+    // Without the CA the certificate is unknown: the write warns, reads fail as a bad gateway.
+    let written = s
+        .configure(json!({"op_connect_host": host, "max_retries": 0}))
+        .await;
+    assert!(written.is_success(), "{:?}", written.body);
+    assert!(
+        written
+            .warnings
+            .join(" ")
+            .contains(&format!("localhost:{port}")),
+        "{:?}",
+        written.warnings
+    );
+    s.expect_error(&s.read(&path).await, 502, &[&format!("localhost:{port}")]);
+
+    // With it, everything works over TLS.
+    let written = s.configure(json!({"ca_certificate": ca_pem})).await;
+    assert!(written.is_success(), "{:?}", written.body);
+    assert!(written.warnings.is_empty(), "{:?}", written.warnings);
+    let read = s.read(&path).await;
+    assert_eq!(s.expect_data(&read)["username"], json!("admin"));
+}
