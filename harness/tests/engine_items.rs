@@ -731,3 +731,39 @@ async fn long_lists_are_complete() {
     let read = s.read(&item("Big", "item 399")).await;
     assert_eq!(s.expect_data(&read)["password"], json!("v399"));
 }
+
+#[tokio::test]
+async fn the_guides_read_only_policy() {
+    // The guide's "minimal, read-only policy", for one vault (addressed by name, as a user would).
+    let s = Scenario::new().await;
+    let m = &s.mount;
+    let client = s
+        .token_with_policy(
+            "guide",
+            &format!(
+                "path \"{m}/data\" {{ capabilities = [\"list\"] }}\n\
+                 path \"{m}/vaults/Other Vault/*\" {{ capabilities = [\"read\", \"list\"] }}"
+            ),
+        )
+        .await;
+    let list = client
+        .list(&s.path(&format!("vaults/{}/items", seg("Other Vault"))))
+        .await
+        .unwrap();
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    let read = client
+        .read(&s.path(&item("Other Vault", "totp")))
+        .await
+        .unwrap();
+    assert_eq!(read.get("username"), &json!("otp-user"));
+    let write = client
+        .write(
+            &s.path(&format!("vaults/{}/items", seg("Other Vault"))),
+            &json!({"category": "password", "title": "nope"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(write.status, 403);
+    let other = client.read(&s.path(&item("Shared", "db"))).await.unwrap();
+    assert_eq!(other.status, 403);
+}
