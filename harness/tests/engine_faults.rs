@@ -354,3 +354,41 @@ fn arbitrary_create_bodies_never_give_5xx() {
     let still = runtime.block_on(s.list("vaults"));
     assert_eq!(still.status, 200, "the plugin is still up");
 }
+
+#[test]
+fn arbitrary_patch_bodies_never_give_5xx() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = runtime.block_on(Scenario::new());
+    let path = format!("vaults/{}/items/{}", ids::B, ids::ODD);
+    let config = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let body = prop::collection::btree_map(
+        prop_oneof![
+            Just("title".to_string()),
+            Just("url".to_string()),
+            Just("tags".to_string()),
+            Just("fields".to_string()),
+            Just("remove_fields".to_string()),
+            Just("category".to_string()),
+            "[a-z_]{1,8}",
+        ],
+        json_value(),
+        0..4,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().collect()));
+    proptest!(config, |(body in body)| {
+        let response = runtime.block_on(s.patch(&path, &body));
+        prop_assert!(
+            response.status < 500,
+            "{} for {}: {:?}", response.status, body, response.body
+        );
+    });
+    let still = runtime.block_on(s.read(&path));
+    assert_eq!(still.status, 200, "the item and the plugin are still there");
+}
