@@ -1,8 +1,10 @@
 //! `vaults/<v>/items/<i>/fields/<f>`: one field (by id or label) with its metadata, so a policy can
-//! grant one field of an item and not the rest.
+//! grant one field of an item and not the rest. For an OTP field, `value` and `totp` are the
+//! current code; the seed (`otpauth://…`) is only in reads of the whole item.
 
 use std::sync::Arc;
 
+use onepassword_connect::model::FieldType;
 use serde_json::Value;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 
@@ -49,10 +51,11 @@ async fn list(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .fields
         .iter()
         .map(|f| {
-            (
-                format!("{} {}", f.label.as_deref().unwrap_or_default(), f.id),
-                Value::String(f.id.clone()),
-            )
+            let key = match f.label.as_deref() {
+                Some(label) if !label.is_empty() => format!("{label} {}", f.id),
+                _ => f.id.clone(),
+            };
+            (key, Value::String(f.id.clone()))
         })
         .collect();
     Ok(list_response(entries, found.warnings))
@@ -92,5 +95,14 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
             first
         }
     };
-    Ok(Some(respond(field_json(item, field), warnings)))
+    let mut data = field_json(item, field);
+    if field.field_type == FieldType::Otp {
+        // Granting one OTP field grants the current code, not the seed that makes every future
+        // code (the whole item, with the otpauth URI, needs a read of the item itself).
+        data.insert(
+            "value".into(),
+            Value::String(field.totp.clone().unwrap_or_default()),
+        );
+    }
+    Ok(Some(respond(data, warnings)))
 }
