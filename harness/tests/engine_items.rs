@@ -257,6 +257,8 @@ async fn otp_field_read_gives_the_current_code() {
         acceptable.iter().any(|code| text.contains(code.as_str())),
         "expected one of {acceptable:?} in {data}"
     );
+    // A policy granting only this field must not reveal the seed.
+    assert!(!text.contains(OTP_SECRET), "the seed leaked: {data}");
 }
 
 #[tokio::test]
@@ -695,6 +697,7 @@ async fn list_fields_of_an_item() {
         "password secpw",
         "notesPlain notesPlain",
         "one-time password otp",
+        "unlabelled",
     ] {
         assert!(keys.contains(&key.to_string()), "{key:?} not in {keys:?}");
     }
