@@ -4,7 +4,8 @@
 #   op-connect-demo/mock-connect:local  mock-connect serving its demo data set
 # Images are made with `docker import` from a root file system assembled here: the binaries and
 # the shared libraries they link (the engine and the mock are ordinary glibc binaries), so no
-# base image and no builder are involved. PROFILE=dev reuses debug builds (faster; used by tests).
+# base image and no builder are involved. PROFILE=dev builds debug binaries (faster); ENGINE_BIN,
+# MOCK_BIN and BAO_BIN take binaries built elsewhere (the harness test passes its own).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -15,13 +16,19 @@ flag=(); dir=debug
 if [ "$profile" = release ]; then flag=(--release); dir=release; fi
 target="${CARGO_TARGET_DIR:-$root/target}"
 
-echo "==> cargo build (${profile}) of the engine and mock-connect"
-cargo build "${flag[@]}" -q -p vault-plugin-secrets-onepassword -p mock-connect
-engine="$target/$dir/vault-plugin-secrets-onepassword"
-mock="$target/$dir/mock-connect"
+if [ -z "${ENGINE_BIN:-}" ] || [ -z "${MOCK_BIN:-}" ]; then
+  echo "==> cargo build (${profile}) of the engine and mock-connect"
+  cargo build "${flag[@]}" -q -p vault-plugin-secrets-onepassword -p mock-connect
+fi
+engine="${ENGINE_BIN:-$target/$dir/vault-plugin-secrets-onepassword}"
+mock="${MOCK_BIN:-$target/$dir/mock-connect}"
 
-echo "==> provisioning OpenBao"
-bao="$(cargo run -q -p harness -- provision)"
+if [ -z "${BAO_BIN:-}" ]; then
+  echo "==> provisioning OpenBao"
+  bao="$(cargo run -q -p harness -- provision)"
+else
+  bao="$BAO_BIN"
+fi
 
 # Copies a dynamically linked binary's libraries (and loader) into a root file system.
 copy_libs() {

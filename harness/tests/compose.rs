@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use harness::demo::ENGINE_PACKAGE;
 use harness::launch::process::free_port_pair;
+use harness::plugin::{self, BuildTarget, Profile};
 use harness::provision::workspace_root;
 use harness::vault_api::VaultClient;
 
@@ -98,9 +100,25 @@ async fn compose_demo_serves_the_guide_from_local_images() {
         return;
     };
     let root = workspace_root();
+    // The binaries every other suite uses, so the images cost no extra compilation.
+    let engine = plugin::build(
+        ENGINE_PACKAGE,
+        BuildTarget::Bin(ENGINE_PACKAGE),
+        Profile::Dev,
+    )
+    .unwrap();
+    let mock = plugin::build(
+        "mock-connect",
+        BuildTarget::Bin("mock-connect"),
+        Profile::Dev,
+    )
+    .unwrap();
+    let bao = harness::provision::openbao_binary().unwrap();
     let built = run(Command::new("bash")
         .arg(root.join("compose/build-images.sh"))
-        .env("PROFILE", "dev"))
+        .env("ENGINE_BIN", engine)
+        .env("MOCK_BIN", mock)
+        .env("BAO_BIN", bao))
     .unwrap();
     assert!(
         built.status.success(),
