@@ -17,7 +17,6 @@ pub mod provision;
 pub mod scenario;
 pub mod vault_api;
 
-/// True when running under CI (`CI=true`), where a missing prerequisite is a failure, not a skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+/// True under CI (`CI=true` or `CI=1`), where a missing prerequisite is a failure, not a skip.
+/// The one rule for every crate lives in `test_support`.
+pub use test_support::in_ci;
