@@ -1,5 +1,6 @@
-//! End-to-end harness: provisions the real OpenBao server, starts it (and the Connect mock) as
-//! processes, builds and registers plugins, and gives tests a typed client for the Vault API.
+//! End-to-end harness: provisions the real OpenBao server, brings up the engine's stack (OpenBao,
+//! the Connect mock, the engine registered, mounted and configured) as processes or containers
+//! ([`launch`]), and gives tests a typed client for the Vault API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

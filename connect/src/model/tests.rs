@@ -364,7 +364,10 @@ fn known_values_match_the_official_spec() {
     assert_eq!(known(FieldPurpose::KNOWN), purposes);
     assert_eq!(
         known(CharacterSet::KNOWN),
-        spec_enum(&spec, &["GeneratorRecipe", "properties", "characterSets", "items"])
+        spec_enum(
+            &spec,
+            &["GeneratorRecipe", "properties", "characterSets", "items"]
+        )
     );
     assert_eq!(
         known(ItemState::KNOWN),
@@ -380,7 +383,10 @@ fn known_values_match_the_official_spec() {
     );
     assert_eq!(
         known(ResourceType::KNOWN),
-        spec_enum(&spec, &["APIRequest", "properties", "resource", "properties", "type"])
+        spec_enum(
+            &spec,
+            &["APIRequest", "properties", "resource", "properties", "type"]
+        )
     );
     assert_eq!(
         known(PatchOperation::KNOWN),
@@ -433,7 +439,11 @@ fn serialised_values_match_the_official_schemas() {
         .retain(|field| !matches!(field.field_type, FieldType::Otp | FieldType::Address));
     let item_json = serde_json::to_value(&item).unwrap();
     assert_matches_spec_schema(&spec, "FullItem", &item_json);
-    assert_matches_spec_schema(&spec, "Item", &serde_json::to_value(item.summary()).unwrap());
+    assert_matches_spec_schema(
+        &spec,
+        "Item",
+        &serde_json::to_value(item.summary()).unwrap(),
+    );
     for field in &item.fields {
         assert_matches_spec_schema(&spec, "Field", &serde_json::to_value(field).unwrap());
     }
