@@ -1,14 +1,16 @@
-//! Client tests against small in-test HTTP(S) stubs on loopback.
+//! Client tests: HTTP-level behaviour (requests on the wire, statuses, retries, timeouts)
+//! against `wiremock` servers on loopback; TLS against a small rustls stub (wiremock serves
+//! plain HTTP only).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use axum::response::Response;
 use serde_json::json;
+use wiremock::http::HeaderMap;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 use super::*;
 use crate::ConnectToken;
@@ -18,7 +20,7 @@ const TOKEN: &str = "eyJhbGciOiJFUzI1NiJ9.TOP-SECRET-TOKEN-PAYLOAD.sig";
 const VAULT: &str = "hfnjvi6aymbsnfc2xeeoheizda";
 const ITEM: &str = "wepiqdxdzncjtnvmv5fegud4qy";
 
-/// One request as the stub saw it.
+/// One request as the server saw it.
 #[derive(Debug, Clone)]
 struct Seen {
     method: String,
@@ -28,7 +30,19 @@ struct Seen {
     body: Bytes,
 }
 
-/// What the stub answers.
+impl From<&wiremock::Request> for Seen {
+    fn from(request: &wiremock::Request) -> Self {
+        Seen {
+            method: request.method.to_string(),
+            path: request.url.path().to_owned(),
+            query: request.url.query().map(str::to_owned),
+            headers: request.headers.clone(),
+            body: Bytes::from(request.body.clone()),
+        }
+    }
+}
+
+/// What the server answers.
 struct Reply {
     status: u16,
     body: String,
@@ -53,49 +67,57 @@ impl Reply {
     }
 }
 
-type Responder = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
-
-#[derive(Clone)]
-struct StubState {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    responder: Arc<Responder>,
+/// Answers every request through `responder(request, index)`, like Connect (its version header).
+struct ByIndex<F> {
+    responder: F,
+    next: AtomicUsize,
 }
 
-/// An HTTP server on 127.0.0.1 answering every request through `responder(request, index)`.
-struct Stub {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Stub {
-    fn drop(&mut self) {
-        self.task.abort();
+impl<F: Fn(&Seen, usize) -> Reply + Send + Sync + 'static> Respond for ByIndex<F> {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let index = self.next.fetch_add(1, Ordering::SeqCst);
+        let reply = (self.responder)(&Seen::from(request), index);
+        let template = ResponseTemplate::new(reply.status)
+            .insert_header("1Password-Connect-Version", "1.8.1")
+            .set_body_raw(reply.body, "application/json");
+        match reply.delay {
+            Some(delay) => template.set_delay(delay),
+            None => template,
+        }
     }
+}
+
+/// A wiremock server on 127.0.0.1 answering every request through `responder`.
+struct Stub {
+    server: MockServer,
 }
 
 impl Stub {
     async fn start(responder: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Self {
-        let state = StubState {
-            seen: Arc::default(),
-            responder: Arc::new(responder),
-        };
-        let seen = state.seen.clone();
-        let app = axum::Router::new().fallback(handle).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self { addr, seen, task }
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(ByIndex {
+                responder,
+                next: AtomicUsize::new(0),
+            })
+            .mount(&server)
+            .await;
+        Self { server }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.uri()
     }
 
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+    /// Every request so far, oldest first.
+    async fn seen(&self) -> Vec<Seen> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(Seen::from)
+            .collect()
     }
 
     fn client(&self) -> Client {
@@ -109,33 +131,6 @@ impl Stub {
             max_backoff: Duration::from_millis(5),
         })
     }
-}
-
-async fn handle(State(state): State<StubState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    let seen = Seen {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts.headers,
-        body,
-    };
-    let index = {
-        let mut all = state.seen.lock().unwrap();
-        all.push(seen.clone());
-        all.len() - 1
-    };
-    let reply = (state.responder)(&seen, index);
-    if let Some(delay) = reply.delay {
-        tokio::time::sleep(delay).await;
-    }
-    Response::builder()
-        .status(AxumStatus::from_u16(reply.status).unwrap())
-        .header("content-type", "application/json")
-        .header("1Password-Connect-Version", "1.8.1")
-        .body(Body::from(reply.body))
-        .unwrap()
 }
 
 fn full_item() -> serde_json::Value {
@@ -247,7 +242,7 @@ async fn sends_bearer_token_user_agent_and_clean_paths() {
     client.list_vaults(None).await.unwrap();
     client.list_items(VAULT, None).await.unwrap();
 
-    let seen = stub.seen();
+    let seen = stub.seen().await;
     assert_eq!(seen[0].method, "GET");
     assert_eq!(seen[0].path, "/v1/vaults");
     assert_eq!(seen[0].query, None);
@@ -273,7 +268,7 @@ async fn filters_are_url_encoded_like_go_query_escape() {
         .list_vaults(Some(&Filter::title_eq("Shared")))
         .await
         .unwrap();
-    let seen = stub.seen();
+    let seen = stub.seen().await;
     assert_eq!(
         seen[0].query.as_deref(),
         Some("filter=title+eq+%22My+%22odd%22+%26+%231%2B%25%22")
@@ -291,7 +286,7 @@ async fn ids_are_percent_encoded_and_dot_segments_refused() {
     let client = stub.client();
     client.get_item(VAULT, "a/b?c").await.unwrap();
     assert_eq!(
-        stub.seen()[0].path,
+        stub.seen().await[0].path,
         format!("/v1/vaults/{VAULT}/items/a%2Fb%3Fc")
     );
     for bad in ["", ".", ".."] {
@@ -301,7 +296,7 @@ async fn ids_are_percent_encoded_and_dot_segments_refused() {
             "{error:?}"
         );
     }
-    assert_eq!(stub.seen().len(), 1);
+    assert_eq!(stub.seen().await.len(), 1);
 }
 
 #[tokio::test]
@@ -336,7 +331,7 @@ async fn item_endpoints_round_trip() {
         .unwrap();
     client.delete_item(VAULT, ITEM).await.unwrap();
 
-    let seen = stub.seen();
+    let seen = stub.seen().await;
     let item_path = format!("/v1/vaults/{VAULT}/items/{ITEM}");
     let calls: Vec<(&str, &str)> = seen
         .iter()
@@ -425,7 +420,7 @@ async fn vault_file_and_server_endpoints() {
     client.heartbeat().await.unwrap();
     assert_eq!(client.health().await.unwrap().version, "1.8.1");
 
-    let seen = stub.seen();
+    let seen = stub.seen().await;
     assert_eq!(
         seen[1].query.as_deref(),
         Some("inline_files=true&inline_content=true")
@@ -506,7 +501,7 @@ async fn error_bodies_are_parsed_and_classified() {
     assert!(error.to_string().starts_with("decoding response: "));
 
     // 4xx and 500 are answers, not transient failures: one attempt each.
-    assert_eq!(stub.seen().len(), 7);
+    assert_eq!(stub.seen().await.len(), 7);
 }
 
 #[tokio::test]
@@ -564,7 +559,7 @@ async fn a_slow_server_gives_a_timeout_error() {
     }
     assert_no_token(&all_texts(&error));
     // The GET was retried once after timing out.
-    assert_eq!(stub.seen().len(), 2);
+    assert_eq!(stub.seen().await.len(), 2);
 }
 
 // ----- retries -----------------------------------------------------------------------------
@@ -581,8 +576,9 @@ async fn only_idempotent_calls_are_retried_and_retries_are_bounded() {
         ..Item::default()
     };
 
-    let count_for = |method: &str| {
+    let count_for = async |method: &str| {
         stub.seen()
+            .await
             .iter()
             .filter(|seen| seen.method == method)
             .count()
@@ -590,19 +586,20 @@ async fn only_idempotent_calls_are_retried_and_retries_are_bounded() {
 
     let error = client.get_item(VAULT, ITEM).await.unwrap_err();
     assert_eq!(error.http_status(), Some(503));
-    assert_eq!(count_for("GET"), 3);
+    assert_eq!(count_for("GET").await, 3);
     client.replace_item(VAULT, ITEM, &item).await.unwrap_err();
-    assert_eq!(count_for("PUT"), 3);
+    assert_eq!(count_for("PUT").await, 3);
     client.delete_item(VAULT, ITEM).await.unwrap_err();
-    assert_eq!(count_for("DELETE"), 3);
+    assert_eq!(count_for("DELETE").await, 3);
     client.create_item(VAULT, &item).await.unwrap_err();
-    assert_eq!(count_for("POST"), 1);
+    assert_eq!(count_for("POST").await, 1);
     client.patch_item(VAULT, ITEM, &[]).await.unwrap_err();
-    assert_eq!(count_for("PATCH"), 1);
+    assert_eq!(count_for("PATCH").await, 1);
 
     // Every retried attempt carried the same body.
     let puts: Vec<Seen> = stub
         .seen()
+        .await
         .into_iter()
         .filter(|seen| seen.method == "PUT")
         .collect();
@@ -622,7 +619,7 @@ async fn transient_gateway_errors_are_retried_until_success() {
     .await;
     let item = stub.client().get_item(VAULT, ITEM).await.unwrap();
     assert_eq!(item.id, ITEM);
-    assert_eq!(stub.seen().len(), 3);
+    assert_eq!(stub.seen().await.len(), 3);
 }
 
 #[tokio::test]
@@ -630,7 +627,7 @@ async fn retries_can_be_disabled() {
     let stub = Stub::start(|_, _| Reply::text(503, "")).await;
     let client = Client::new(stub.config().with_retry(RetryPolicy::none())).unwrap();
     client.list_vaults(None).await.unwrap_err();
-    assert_eq!(stub.seen().len(), 1);
+    assert_eq!(stub.seen().await.len(), 1);
 }
 
 // ----- TLS with a private CA ---------------------------------------------------------------
@@ -756,7 +753,7 @@ async fn a_retried_delete_that_finds_the_item_gone_succeeds() {
     })
     .await;
     stub.client().delete_item(VAULT, ITEM).await.unwrap();
-    assert_eq!(stub.seen().len(), 2);
+    assert_eq!(stub.seen().await.len(), 2);
 
     // Without an earlier ambiguous attempt a 404 stays a 404.
     let stub =
@@ -782,6 +779,6 @@ async fn a_derived_client_uses_its_own_timeout_and_retries() {
         ConnectError::Timeout { timeout, .. } => assert_eq!(timeout, Duration::from_millis(100)),
         other => panic!("expected Timeout, got {other:?}"),
     }
-    assert_eq!(stub.seen().len(), 1);
+    assert_eq!(stub.seen().await.len(), 1);
     assert_eq!(quick.base_url(), base.base_url());
 }
