@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# fmt, clippy (warnings are errors), then the README's test command. Exits non-zero on any failure.
+# fmt, clippy (warnings are errors), the README's test command on processes, the engine suites
+# again on containers, then checks that nothing of this run is left behind. Exits non-zero on any
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# Everything the container backend creates carries this run id (label op-connect-harness.run).
+export HARNESS_RUN_ID="${HARNESS_RUN_ID:-ci-$$-$(date +%s)}"
 
 step "cargo fmt --all --check"
 cargo fmt --all --check
@@ -11,13 +16,41 @@ cargo fmt --all --check
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test --workspace   (the README's test command)"
+step "cargo test --workspace   (the README's test command; engine suites on processes)"
 cargo test --workspace
+
+# Only the suites that depend on the backend run twice; the test binaries are already built.
+engine_suites=()
+for suite in harness/tests/engine_*.rs; do
+  engine_suites+=(--test "$(basename "$suite" .rs)")
+done
+step "HARNESS_BACKEND=container cargo test -p harness ${engine_suites[*]}"
+started=$(date +%s)
+HARNESS_BACKEND=container cargo test -p harness "${engine_suites[@]}"
+echo "engine suites on containers: $(( $(date +%s) - started ))s"
 
 step "no OpenBao server left behind"
 if pgrep -f 'openbao-.*/bao server|bao server -dev' >/dev/null; then
   pgrep -fa 'bao server' || true
   echo "a bao server outlived the tests" >&2
+  exit 1
+fi
+echo ok
+
+step "no container, network or untagged image of this run left behind"
+# The watchdog of a test process removes its containers right after the process exits.
+for _ in $(seq 1 50); do
+  leftovers="$(docker ps -aq --filter "label=op-connect-harness.run=$HARNESS_RUN_ID")"
+  leftovers+="$(docker network ls -q --filter "label=op-connect-harness.run=$HARNESS_RUN_ID")"
+  [ -z "$leftovers" ] && break
+  sleep 0.2
+done
+leftovers+="$(docker images -q --filter dangling=true --filter label=op-connect-harness.image)"
+if [ -n "$leftovers" ]; then
+  docker ps -a --filter "label=op-connect-harness.run=$HARNESS_RUN_ID"
+  docker network ls --filter "label=op-connect-harness.run=$HARNESS_RUN_ID"
+  docker images --filter dangling=true --filter label=op-connect-harness.image
+  echo "the run left Docker objects behind" >&2
   exit 1
 fi
 echo ok
