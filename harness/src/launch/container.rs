@@ -244,6 +244,27 @@ async fn address<I: Image>(container: &ContainerAsync<I>) -> Result<String, Laun
         })
 }
 
+/// A container removed on drop from any thread: testcontainers' removal needs a runtime
+/// context, which a handle dropped outside one (a proptest's manual runtime, a static) lacks, so
+/// the harness's background runtime lends it.
+#[derive(Debug)]
+struct Removed<I: Image>(Option<ContainerAsync<I>>);
+
+impl<I: Image> Removed<I> {
+    fn id(&self) -> &str {
+        self.0.as_ref().map_or("", |c| c.id())
+    }
+}
+
+impl<I: Image> Drop for Removed<I> {
+    fn drop(&mut self) {
+        let _context = tokio::runtime::Handle::try_current()
+            .is_err()
+            .then(|| super::runtime::background().enter());
+        drop(self.0.take());
+    }
+}
+
 /// `docker logs` of a container (stdout and stderr).
 pub fn logs(id: &str) -> String {
     match Command::new("docker")
@@ -263,7 +284,7 @@ pub fn logs(id: &str) -> String {
 /// A running OpenBao container; removed on drop.
 #[derive(Debug)]
 pub struct ContainerBao {
-    container: ContainerAsync<OpenBaoImage>,
+    container: Removed<OpenBaoImage>,
     addr: String,
     root_token: String,
     host_binary: PathBuf,
@@ -290,7 +311,7 @@ impl ContainerBao {
         let ip = address(&container).await?;
         let bao = ContainerBao {
             addr: format!("http://{ip}:{OPENBAO_PORT}"),
-            container,
+            container: Removed(Some(container)),
             root_token,
             host_binary,
             scratch,
@@ -416,7 +437,7 @@ impl ContainerBao {
 /// A running mock-connect container; removed on drop.
 #[derive(Debug)]
 pub struct ContainerMock {
-    container: ContainerAsync<MockConnectImage>,
+    container: Removed<MockConnectImage>,
     /// The URL the engine uses: the container name on the stack's network.
     service_url: String,
     /// The URL this machine uses.
@@ -436,7 +457,7 @@ impl ContainerMock {
             .map_err(|err| start_error("mock-connect", err))?;
         let ip = address(&container).await?;
         Ok(ContainerMock {
-            container,
+            container: Removed(Some(container)),
             service_url: format!("http://{name}:{MOCK_PORT}"),
             host_url: format!("http://{ip}:{MOCK_PORT}"),
         })
