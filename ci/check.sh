@@ -19,14 +19,15 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace   (the README's test command; engine suites on processes)"
 cargo test --workspace
 
-# Only the suites that depend on the backend run twice; the test binaries are already built.
+# Only the suites that depend on the backend run twice. `--workspace` (not `-p harness`) keeps
+# the workspace's feature resolution, so the test binaries built above are reused as they are.
 engine_suites=()
 for suite in harness/tests/engine_*.rs; do
   engine_suites+=(--test "$(basename "$suite" .rs)")
 done
-step "HARNESS_BACKEND=container cargo test -p harness ${engine_suites[*]}"
+step "HARNESS_BACKEND=container cargo test --workspace ${engine_suites[*]}"
 started=$(date +%s)
-HARNESS_BACKEND=container cargo test -p harness "${engine_suites[@]}"
+HARNESS_BACKEND=container cargo test --workspace "${engine_suites[@]}"
 echo "engine suites on containers: $(( $(date +%s) - started ))s"
 
 step "no OpenBao server left behind"
