@@ -56,7 +56,7 @@ pub struct NodeHcl {
     pub data_dir: String,
     /// Plugin directory (a real directory, not a symlink).
     pub plugin_dir: String,
-    /// Path of the 32-byte static seal key.
+    /// Where the 32-byte static seal key is: `file:///path` or `env://VARIABLE`.
     pub unseal_key: String,
     /// API addresses of every node, this one included, for `retry_join`.
     pub peers: Vec<String>,
@@ -64,6 +64,53 @@ pub struct NodeHcl {
     pub plugins: Vec<DeclaredPlugin>,
     /// Self-initialisation (first node only).
     pub initialize: Option<Initialize>,
+}
+
+/// Where one node listens and keeps its files, as its configuration names them.
+#[derive(Debug, Clone)]
+pub struct NodeAddrs {
+    /// Raft node id.
+    pub node_id: String,
+    /// API listener.
+    pub listen: String,
+    /// Cluster listener.
+    pub cluster_listen: String,
+    /// `api_addr`.
+    pub api_addr: String,
+    /// `cluster_addr`.
+    pub cluster_addr: String,
+    /// Raft data directory.
+    pub data_dir: String,
+    /// Plugin directory.
+    pub plugin_dir: String,
+}
+
+/// The configurations of a whole cluster: every node joins every peer, unseals with `unseal_key`
+/// and declares `plugin`; the first one also self-initialises with `initialize`.
+pub fn cluster(
+    nodes: &[NodeAddrs],
+    unseal_key: &str,
+    plugin: &DeclaredPlugin,
+    initialize: &Initialize,
+) -> Vec<NodeHcl> {
+    let peers: Vec<String> = nodes.iter().map(|n| n.api_addr.clone()).collect();
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| NodeHcl {
+            node_id: node.node_id.clone(),
+            listen: node.listen.clone(),
+            cluster_listen: node.cluster_listen.clone(),
+            api_addr: node.api_addr.clone(),
+            cluster_addr: node.cluster_addr.clone(),
+            data_dir: node.data_dir.clone(),
+            plugin_dir: node.plugin_dir.clone(),
+            unseal_key: unseal_key.to_owned(),
+            peers: peers.clone(),
+            plugins: vec![plugin.clone()],
+            initialize: (i == 0).then(|| initialize.clone()),
+        })
+        .collect()
 }
 
 /// An HCL string literal: JSON escapes (which HCL shares) plus escaped template sequences.
@@ -99,11 +146,7 @@ impl NodeHcl {
         let _ = writeln!(out, "cluster_addr = {}", q(&self.cluster_addr));
         let _ = writeln!(out, "seal \"static\" {{");
         let _ = writeln!(out, "  current_key_id = \"k1\"");
-        let _ = writeln!(
-            out,
-            "  current_key    = {}",
-            q(&format!("file://{}", self.unseal_key))
-        );
+        let _ = writeln!(out, "  current_key    = {}", q(&self.unseal_key));
         let _ = writeln!(out, "}}");
         let _ = writeln!(out, "audit \"file\" \"stdout\" {{");
         let _ = writeln!(out, "  options = {{ file_path = \"stdout\" }}");
@@ -204,7 +247,7 @@ mod tests {
             cluster_addr: "https://127.0.0.11:8201".into(),
             data_dir: "/d".into(),
             plugin_dir: "/p".into(),
-            unseal_key: "/k".into(),
+            unseal_key: "file:///k".into(),
             peers: vec![
                 "http://127.0.0.11:8200".into(),
                 "http://127.0.0.12:8200".into(),

@@ -13,8 +13,8 @@
 //!
 //! [`Cluster`] finds the active node, kills, pauses, cuts off and restarts nodes, checks that
 //! every node holds the plugin binary the catalog names, and [`Cluster::heal`] brings it back to
-//! three healthy nodes after any of that. The backend is processes on `127.0.0.11–13`
-//! ([`process`]).
+//! three healthy nodes after any of that. Two backends: processes on `127.0.0.11–13` (the
+//! `process` module), and containers on a private Docker network ([`container`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,6 +27,7 @@ use crate::plugin::PluginError;
 use crate::provision::ProvisionError;
 use crate::vault_api::{ClientError, VaultClient};
 
+pub mod container;
 pub mod hcl;
 mod process;
 
@@ -186,9 +187,35 @@ impl PluginCheck {
     }
 }
 
+impl ClusterSpec {
+    /// The engine as every node declares it, once installed with `sha256`.
+    fn declared(&self, sha256: &str) -> hcl::DeclaredPlugin {
+        hcl::DeclaredPlugin {
+            name: self.engine_name.clone(),
+            version: self.engine_version.clone(),
+            command: self.engine_name.clone(),
+            sha256: sha256.to_owned(),
+        }
+    }
+
+    /// Self-initialisation: `root_token`, the engine mounted and configured against
+    /// `connect_host` (as the nodes reach Connect) with the first token.
+    fn initialize(&self, sha256: &str, root_token: &str, connect_host: &str) -> hcl::Initialize {
+        hcl::Initialize {
+            root_token: root_token.to_owned(),
+            mount: self.mount.clone(),
+            plugin: self.declared(sha256),
+            connect_host: connect_host.to_owned(),
+            connect_token: self.connect_tokens.first().cloned().unwrap_or_default(),
+            stabilization: self.stabilization.clone(),
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Backend {
     Process(process::Processes),
+    Container(container::Containers),
 }
 
 /// A running cluster with Connect beside it; everything stops on drop.
@@ -205,21 +232,47 @@ impl Cluster {
     /// Starts `spec` as processes on `127.0.0.11…` and waits until every node is a healthy,
     /// voting member with the engine mounted and configured.
     pub async fn start_processes(spec: ClusterSpec) -> Result<Self, ClusterError> {
-        let root_token = format!("cluster-root-{}", hex::encode(rand::random::<[u8; 12]>()));
+        let root_token = new_root_token();
         let prepared = {
             let spec = spec.clone();
             let token = root_token.clone();
-            tokio::task::spawn_blocking(move || process::Processes::prepare(&spec, &token))
-                .await
-                .map_err(|e| ClusterError::Io {
-                    what: "preparing the cluster".into(),
-                    source: std::io::Error::other(e),
-                })??
+            blocking(move || process::Processes::prepare(&spec, &token)).await??
         };
         let (processes, engine_sha256) = prepared;
+        Self::form_with(Backend::Process(processes), spec, root_token, engine_sha256).await
+    }
+
+    /// Starts `spec` as containers of `images` on a private Docker network and waits until every
+    /// node is a healthy, voting member with the engine mounted and configured.
+    pub async fn start_containers(
+        spec: ClusterSpec,
+        images: container::ContainerImages,
+    ) -> Result<Self, ClusterError> {
+        let root_token = new_root_token();
+        let prepared = {
+            let spec = spec.clone();
+            let token = root_token.clone();
+            blocking(move || container::Containers::prepare(&spec, &images, &token)).await??
+        };
+        let (containers, engine_sha256) = prepared;
+        Self::form_with(
+            Backend::Container(containers),
+            spec,
+            root_token,
+            engine_sha256,
+        )
+        .await
+    }
+
+    async fn form_with(
+        backend: Backend,
+        spec: ClusterSpec,
+        root_token: String,
+        engine_sha256: String,
+    ) -> Result<Self, ClusterError> {
         let mut cluster = Self {
             states: vec![NodeState::Down; spec.nodes],
-            backend: Backend::Process(processes),
+            backend,
             spec,
             root_token,
             engine_sha256,
@@ -282,6 +335,7 @@ impl Cluster {
     pub fn name(&self, i: usize) -> &str {
         match &self.backend {
             Backend::Process(p) => p.name(i),
+            Backend::Container(c) => c.name(i),
         }
     }
 
@@ -289,6 +343,7 @@ impl Cluster {
     pub fn url(&self, i: usize) -> String {
         match &self.backend {
             Backend::Process(p) => p.url(i),
+            Backend::Container(c) => c.url(i),
         }
     }
 
@@ -296,6 +351,7 @@ impl Cluster {
     pub fn api_addr(&self, i: usize) -> String {
         match &self.backend {
             Backend::Process(p) => p.url(i),
+            Backend::Container(c) => c.api_addr(i),
         }
     }
 
@@ -303,6 +359,7 @@ impl Cluster {
     pub fn connect_url(&self) -> String {
         match &self.backend {
             Backend::Process(p) => p.connect_url().to_owned(),
+            Backend::Container(c) => c.connect_url(),
         }
     }
 
@@ -320,6 +377,7 @@ impl Cluster {
     pub fn log(&self, i: usize) -> String {
         match &self.backend {
             Backend::Process(p) => p.log(i),
+            Backend::Container(c) => c.log(i),
         }
     }
 
@@ -505,6 +563,7 @@ impl Cluster {
     pub async fn start(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.start(i)?,
+            Backend::Container(c) => c.act(i, "start").await?,
         }
         self.states[i] = NodeState::Running;
         Ok(())
@@ -514,6 +573,7 @@ impl Cluster {
     pub async fn kill(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.kill(i)?,
+            Backend::Container(c) => c.act(i, "kill").await?,
         }
         self.states[i] = NodeState::Down;
         Ok(())
@@ -523,6 +583,7 @@ impl Cluster {
     pub async fn stop(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.stop(i).await?,
+            Backend::Container(c) => c.act(i, "stop").await?,
         }
         self.states[i] = NodeState::Down;
         Ok(())
@@ -532,6 +593,7 @@ impl Cluster {
     pub async fn pause(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.signal(i, Signal::SIGSTOP)?,
+            Backend::Container(c) => c.act(i, "pause").await?,
         }
         self.states[i] = NodeState::Paused;
         Ok(())
@@ -541,15 +603,18 @@ impl Cluster {
     pub async fn resume(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.signal(i, Signal::SIGCONT)?,
+            Backend::Container(c) => c.act(i, "unpause").await?,
         }
         self.states[i] = NodeState::Running;
         Ok(())
     }
 
-    /// Cuts node `i` off from its peers and clients (processes: SIGSTOP, see [`process`]).
+    /// Cuts node `i` off from its peers and clients (`docker network disconnect`; processes:
+    /// SIGSTOP, see the process backend).
     pub async fn cut_off(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.signal(i, Signal::SIGSTOP)?,
+            Backend::Container(c) => c.network(i, false).await?,
         }
         self.states[i] = NodeState::CutOff;
         Ok(())
@@ -559,6 +624,7 @@ impl Cluster {
     pub async fn reconnect(&mut self, i: usize) -> Result<(), ClusterError> {
         match &mut self.backend {
             Backend::Process(p) => p.signal(i, Signal::SIGCONT)?,
+            Backend::Container(c) => c.network(i, true).await?,
         }
         self.states[i] = NodeState::Running;
         Ok(())
@@ -588,6 +654,7 @@ impl Cluster {
     ) -> Result<String, ClusterError> {
         match &self.backend {
             Backend::Process(p) => p.install_plugin(i, artifact, command),
+            Backend::Container(c) => c.install_plugin(i, artifact, command),
         }
     }
 
@@ -622,6 +689,7 @@ impl Cluster {
             for i in 0..self.len() {
                 let node_sha256 = match &self.backend {
                     Backend::Process(p) => p.plugin_sha256(i, &command)?,
+                    Backend::Container(c) => c.plugin_sha256(i, &command)?,
                 };
                 checks.push(PluginCheck {
                     node: self.name(i).to_owned(),
@@ -650,4 +718,20 @@ impl Cluster {
             Err(ClusterError::PluginMismatch(bad))
         }
     }
+}
+
+fn new_root_token() -> String {
+    format!("cluster-root-{}", hex::encode(rand::random::<[u8; 12]>()))
+}
+
+/// Runs blocking set-up work (provisioning, spawning, docker) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ClusterError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ClusterError::Io {
+            what: "set-up task".into(),
+            source: std::io::Error::other(e),
+        })
 }

@@ -16,7 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
-use super::hcl::{DeclaredPlugin, Initialize, NodeHcl};
+use super::hcl::{self, NodeAddrs};
 use super::{ClusterError, ClusterSpec, io};
 use crate::launch::mock::{MockConnectProcess, MockOptions};
 use crate::launch::process::free_port_pair;
@@ -126,39 +126,26 @@ impl Processes {
             let (_, sha) = plugin::install(&spec.engine, &node.plugin_dir(), &spec.engine_name)?;
             sha256 = sha;
         }
-        let declared = DeclaredPlugin {
-            name: spec.engine_name.clone(),
-            version: spec.engine_version.clone(),
-            command: spec.engine_name.clone(),
-            sha256: sha256.clone(),
-        };
-        let peers: Vec<String> = nodes
+        let addrs: Vec<NodeAddrs> = nodes
             .iter()
-            .map(|n| format!("http://{}:{}", n.host, n.port))
-            .collect();
-        for (i, node) in nodes.iter().enumerate() {
-            let initialize = (i == 0).then(|| Initialize {
-                root_token: root_token.to_owned(),
-                mount: spec.mount.clone(),
-                plugin: declared.clone(),
-                connect_host: mock.url().to_owned(),
-                connect_token: spec.connect_tokens.first().cloned().unwrap_or_default(),
-                stabilization: spec.stabilization.clone(),
-            });
-            let hcl = NodeHcl {
+            .map(|node| NodeAddrs {
                 node_id: node.name.clone(),
                 listen: format!("{}:{}", node.host, node.port),
                 cluster_listen: format!("{}:{}", node.host, node.port + 1),
-                api_addr: peers[i].clone(),
+                api_addr: format!("http://{}:{}", node.host, node.port),
                 cluster_addr: format!("https://{}:{}", node.host, node.port + 1),
                 data_dir: node.dir.join("data").display().to_string(),
                 plugin_dir: node.plugin_dir().display().to_string(),
-                unseal_key: unseal_key.display().to_string(),
-                peers: peers.clone(),
-                plugins: vec![declared.clone()],
-                initialize,
-            };
-            fs::write(node.config_path(), hcl.render()).map_err(io("writing a node config"))?;
+            })
+            .collect();
+        let configs = hcl::cluster(
+            &addrs,
+            &format!("file://{}", unseal_key.display()),
+            &spec.declared(&sha256),
+            &spec.initialize(&sha256, root_token, mock.url()),
+        );
+        for (node, config) in nodes.iter().zip(configs) {
+            fs::write(node.config_path(), config.render()).map_err(io("writing a node config"))?;
         }
         let processes = Self {
             binary,
