@@ -9,14 +9,13 @@
 //! memory under that load.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use harness::launch::process::{OpenBao, OpenBaoOptions};
-use harness::plugin::{self, BuildTarget, Profile};
-use harness::scenario::{self, Connect, ids};
-use serde_json::{Value, json};
+use harness::launch::{self, ConnectSeed, EngineSetup, StackOptions};
+use harness::plugin::Profile;
+use harness::scenario::{self, ids};
+use serde_json::json;
 
 /// Requests in flight.
 const CONCURRENCY: usize = 16;
@@ -24,50 +23,24 @@ const CONCURRENCY: usize = 16;
 const RPS_WINDOW: Duration = Duration::from_secs(3);
 
 struct Stack {
-    bao: OpenBao,
-    _connect: Connect,
+    stack: launch::Stack,
     http: reqwest::Client,
 }
 
 impl Stack {
     async fn start() -> Stack {
-        let artifact = tokio::task::spawn_blocking(|| {
-            plugin::build(
-                scenario::PLUGIN_PACKAGE,
-                BuildTarget::Bin(scenario::PLUGIN_PACKAGE),
-                Profile::Release,
-            )
-        })
-        .await
-        .unwrap()
-        .expect("release build of the engine");
-        let bao = OpenBao::start_with(OpenBaoOptions {
+        // The release engine on processes, mounted at op/ against an in-process mock.
+        let stack = launch::Stack::start(StackOptions {
+            connect: Some(ConnectSeed::Fixture(scenario::fixture())),
+            connect_token: "bench-connect-token".into(),
+            engine: EngineSetup::Mounted,
+            profile: Profile::Release,
             log_level: "warn".into(),
-            ..OpenBaoOptions::default()
+            ..StackOptions::default()
         })
         .await
-        .expect("OpenBao starts");
-        plugin::register(
-            &bao,
-            &artifact,
-            scenario::PLUGIN_NAME,
-            Some(scenario::PLUGIN_VERSION),
-        )
-        .await
-        .expect("register");
-        let client = bao.client();
-        plugin::mount(&client, "op", scenario::PLUGIN_NAME)
-            .await
-            .expect("mount");
-        let connect = Connect::start(scenario::fixture(), "bench-connect-token").await;
-        let written = client
-            .write(
-                "op/config",
-                &json!({"op_connect_host": connect.url, "op_connect_token": connect.token}),
-            )
-            .await
-            .unwrap();
-        assert!(written.is_success(), "{:?}", written.body);
+        .expect("the stack starts");
+        let client = stack.bao.client();
 
         // A kv-v2 secret holding exactly what the item read returns.
         let item = client
@@ -87,22 +60,18 @@ impl Stack {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Stack {
-            bao,
-            _connect: connect,
-            http,
-        }
+        Stack { stack, http }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/v1/{path}", self.bao.addr())
+        format!("{}/v1/{path}", self.stack.bao.addr())
     }
 
     async fn get(&self, url: &str) {
         let response = self
             .http
             .get(url)
-            .header("X-Vault-Token", self.bao.root_token())
+            .header("X-Vault-Token", self.stack.bao.root_token())
             .send()
             .await
             .unwrap();
@@ -133,36 +102,6 @@ impl Stack {
         let counts = futures::future::join_all((0..CONCURRENCY).map(|_| worker())).await;
         counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64()
     }
-}
-
-/// The engine's process: a child of the server whose executable lives in its plugin directory.
-fn plugin_pid(bao: &OpenBao) -> Option<u32> {
-    let plugin_dir = bao.plugin_dir();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised command: state, ppid, …
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid != Some(bao.pid()) {
-            continue;
-        }
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-        if exe.as_deref().is_some_and(|e| in_dir(e, &plugin_dir)) {
-            return Some(pid);
-        }
-    }
-    None
-}
-
-fn in_dir(path: &Path, dir: &Path) -> bool {
-    path.parent() == Some(dir)
 }
 
 /// `VmRSS` and `VmHWM` (peak) of `pid`, as printed in /proc.
@@ -219,11 +158,11 @@ fn engine(c: &mut Criterion) {
             value / kv
         );
     }
-    match plugin_pid(&stack.bao) {
-        Some(pid) => println!("plugin process {pid}: {}", memory(pid)),
+    match stack.stack.bao.plugin_processes().first() {
+        Some(process) => println!("plugin process {}: {}", process.pid, memory(process.pid)),
         None => println!("plugin process not found under the server"),
     }
-    let summary: Value = json!(rps);
+    let summary: serde_json::Value = json!(rps);
     println!("summary {summary}");
 }
 

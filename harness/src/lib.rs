@@ -1,5 +1,6 @@
-//! End-to-end harness: provisions the real OpenBao server, starts it (and the Connect mock) as
-//! processes, builds and registers plugins, and gives tests a typed client for the Vault API.
+//! End-to-end harness: provisions the real OpenBao server, brings up the engine's stack (OpenBao,
+//! the Connect mock, the engine registered, mounted and configured) as processes or containers
+//! ([`launch`]), and gives tests a typed client for the Vault API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,7 +18,6 @@ pub mod provision;
 pub mod scenario;
 pub mod vault_api;
 
-/// True when running under CI (`CI=true`), where a missing prerequisite is a failure, not a skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+/// True under CI (`CI=true` or `CI=1`), where a missing prerequisite is a failure, not a skip.
+/// The one rule for every crate lives in `test_support`.
+pub use test_support::in_ci;

@@ -1,9 +1,13 @@
-//! `harness`: the demo (`up`) and the benchmark report (`bench`).
+//! `harness`: the demo (`up`), the container images (`images`) and the benchmark report (`bench`).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use harness::demo::{self, DemoOptions};
+use harness::launch::bao::CliSite;
+use harness::launch::images::{self, Images, Sources};
+use harness::launch::{Backend, LaunchError};
+use harness::plugin::Profile;
 
 /// Runs the op-connect stack locally.
 #[derive(Debug, Parser)]
@@ -23,6 +27,18 @@ enum Command {
         /// OpenBao API port (default: 8200 when free, else any free port).
         #[arg(long)]
         port: Option<u16>,
+        /// Run OpenBao and the mock as containers (default: processes; or HARNESS_BACKEND).
+        #[arg(long)]
+        containers: bool,
+    },
+    /// Build (or reuse) the container images from the workspace's binaries; nothing is pulled.
+    Images {
+        /// Use release builds of the engine and the mock.
+        #[arg(long)]
+        release: bool,
+        /// Also tag them `:local` (what compose/compose.yaml runs by default).
+        #[arg(long)]
+        tag_local: bool,
     },
     /// Print the path of the OpenBao server binary, downloading and verifying it first if needed.
     Provision,
@@ -36,7 +52,38 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Up { release, port } => run_demo(DemoOptions { release, port }).await,
+        Command::Up {
+            release,
+            port,
+            containers,
+        } => {
+            let backend = if containers {
+                Ok(Backend::Container)
+            } else {
+                Backend::from_env()
+            };
+            match backend {
+                Ok(backend) => {
+                    run_demo(DemoOptions {
+                        release,
+                        port,
+                        backend,
+                    })
+                    .await
+                }
+                Err(err) => {
+                    eprintln!("{err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Images { release, tag_local } => match build_images(release, tag_local) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Provision => match harness::provision::openbao_binary() {
             Ok(path) => {
                 println!("{}", path.display());
@@ -59,8 +106,13 @@ async fn run_demo(options: DemoOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Ok(vaults) = demo::bao_cli(&demo.bao, &["list", "op/vaults"]) {
-        println!("\n$ vault list op/vaults\n{}", vaults.trim_end());
+    if let Ok(vaults) = demo
+        .stack
+        .bao
+        .cli_blocking(CliSite::Host, &["list", "op/vaults"])
+        && vaults.success
+    {
+        println!("\n$ vault list op/vaults\n{}", vaults.stdout.trim_end());
     }
     println!("{}", demo.instructions());
     wait_for_shutdown().await;
@@ -83,6 +135,24 @@ async fn wait_for_shutdown() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+fn build_images(release: bool, tag_local: bool) -> Result<(), LaunchError> {
+    let profile = if release {
+        Profile::Release
+    } else {
+        Profile::Dev
+    };
+    let built = Images::build(&Sources::workspace(profile)?)?;
+    if tag_local {
+        for image in [&built.openbao, &built.mock] {
+            let local = format!("{}:local", image.name);
+            images::docker(&["tag", &image.to_string(), &local])?;
+            println!("tagged {local}");
+        }
+    }
+    let _ = images::print_summary(&built, &mut std::io::stdout());
+    Ok(())
 }
 
 fn run_benches(filter: Option<String>) -> ExitCode {

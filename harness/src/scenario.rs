@@ -1,41 +1,26 @@
 //! Fixture-driven environments for the engine's end-to-end suites.
 //!
-//! One [`Env`] per test binary: a real OpenBao dev server with the engine built, installed and
-//! registered as `op-connect` (with its sha256 and version). Every [`Scenario`] then gets its own
-//! in-process Connect mock seeded with the §15 fixture of `reference-plugin.md` and its own mount
+//! One [`Env`] per test binary: a [`Stack`] on the backend `HARNESS_BACKEND` names (a real
+//! OpenBao with the engine installed and registered as `op-connect` with its sha256 and version).
+//! Every [`Scenario`] then gets its own Connect mock seeded with the §15 fixture of
+//! `reference-plugin.md` (in process, or a container on the stack's network) and its own mount
 //! (`op-<n>`) configured against that mock, so scenarios running in parallel never see each
 //! other's requests, faults or data.
 //!
-//! Each `#[tokio::test]` has its own runtime that dies with the test, so everything shared lives
-//! on one background runtime owned by this module: the server launch, and every mock. The
-//! OpenBao process of a static [`Env`] is never dropped by Rust; a small watchdog (`sh`) stops it
-//! and removes its scratch directory as soon as the test process is gone.
+//! The [`Env`] is a `static`, never dropped: [`Stack::clean_up_at_exit`] removes its server (or
+//! containers and network) once the test process is gone.
 
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use base64::Engine as _;
-use mock_connect::admin::FaultSpec;
-use mock_connect::fixture::Fixture;
-use mock_connect::{MockConnect, RunningMock};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::launch::process::OpenBao;
-use crate::plugin::{self, BuildTarget, Profile, Registered};
+pub use crate::launch::Connect;
+use crate::launch::bao::{CliOutput, CliSite};
+pub use crate::launch::connect::{Seen, line};
+use crate::launch::{Backend, ConnectSeed, Stack, StackOptions, engine, runtime};
 use crate::vault_api::{VaultClient, VaultResponse};
-
-/// The catalog name the guide registers the engine under.
-pub const PLUGIN_NAME: &str = "op-connect";
-/// The version the guide registers (`-version=v1.1.0`).
-pub const PLUGIN_VERSION: &str = "v1.1.0";
-/// The engine's cargo package.
-pub const PLUGIN_PACKAGE: &str = "vault-plugin-secrets-onepassword";
-
-/// Environment variable naming a prebuilt engine binary to use instead of building one.
-pub const PLUGIN_BIN_ENV: &str = "OP_CONNECT_ENGINE_BIN";
 
 /// Ids of the §15 fixture (`reference-plugin.md`).
 pub mod ids {
@@ -126,222 +111,65 @@ pub fn fixture() -> Value {
     ]})
 }
 
-/// The runtime that owns every shared server (never shut down: it lives as long as the process).
-fn background() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        #[allow(clippy::expect_used, reason = "test start-up: no runtime, no tests")]
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("scenario-bg")
-            .enable_all()
-            .build()
-            .expect("building the scenario runtime")
-    })
-}
-
-/// Runs `future` on the background runtime and waits for it from any runtime.
-async fn on_background<F>(future: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match background().spawn(future).await {
-        Ok(output) => output,
-        Err(join) => std::panic::resume_unwind(join.into_panic()),
-    }
-}
-
 /// The server shared by every scenario of one test binary.
 #[derive(Debug)]
 pub struct Env {
-    /// The OpenBao dev server.
-    pub bao: OpenBao,
-    /// The engine as registered.
-    pub plugin: Registered,
+    /// OpenBao with the engine registered (no mount, no Connect of its own).
+    pub stack: Stack,
 }
 
 impl Env {
-    /// The shared environment, started on first use (OpenBao, engine build and registration).
+    /// The shared environment, started on first use on the backend `HARNESS_BACKEND` names.
     pub async fn shared() -> &'static Env {
         static ENV: tokio::sync::OnceCell<Env> = tokio::sync::OnceCell::const_new();
-        ENV.get_or_init(|| on_background(Env::start())).await
+        ENV.get_or_init(|| runtime::on_background(Env::start()))
+            .await
     }
 
     async fn start() -> Env {
-        let artifact = tokio::task::spawn_blocking(|| match std::env::var_os(PLUGIN_BIN_ENV) {
-            // A prebuilt engine: a release build, or a known-good one while the tree is mid-change.
-            Some(path) => Ok(std::path::PathBuf::from(path)),
-            None => plugin::build(
-                PLUGIN_PACKAGE,
-                BuildTarget::Bin(PLUGIN_PACKAGE),
-                Profile::Dev,
-            ),
-        })
-        .await;
-        let artifact = match artifact {
-            Ok(Ok(path)) => path,
-            Ok(Err(err)) => panic!("building the engine failed: {err}"),
-            Err(join) => panic!("build task failed: {join}"),
+        let options = match StackOptions::from_env() {
+            Ok(options) => options,
+            Err(err) => panic!("{err}"),
         };
-        let bao = match OpenBao::start().await {
-            Ok(bao) => bao,
-            Err(err) => panic!("OpenBao did not start: {err}"),
+        let stack = match Stack::start(options).await {
+            Ok(stack) => stack,
+            Err(err) => panic!("the shared stack did not start: {err}"),
         };
-        reap_when_parent_exits(&bao);
-        let plugin =
-            match plugin::register(&bao, &artifact, PLUGIN_NAME, Some(PLUGIN_VERSION)).await {
-                Ok(registered) => registered,
-                Err(err) => panic!("registering the engine failed: {err}\n{}", bao.log()),
-            };
-        Env { bao, plugin }
+        stack.clean_up_at_exit();
+        Env { stack }
+    }
+
+    /// Which backend the suite runs on.
+    pub fn backend(&self) -> Backend {
+        self.stack.backend()
     }
 
     /// A root client on a fresh connection pool (safe to use from the calling test's runtime).
     pub fn root(&self) -> VaultClient {
-        self.bao.client()
+        self.stack.bao.client()
     }
 
     /// The server log, which includes the plugins' stderr.
     pub fn log(&self) -> String {
-        self.bao.log()
+        self.stack.bao.log()
     }
 
     /// The last `lines` lines of the server log, for failure messages.
     pub fn log_tail(&self, lines: usize) -> String {
-        let log = self.log();
-        let all: Vec<&str> = log.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        self.stack.bao.log_tail(lines)
     }
-}
 
-/// Starts a watchdog that stops `bao` and removes its scratch directory once this process has
-/// exited: a static is never dropped, so its `Drop` cannot do it.
-fn reap_when_parent_exits(bao: &OpenBao) {
-    let script = r#"
-        while kill -0 "$1" 2>/dev/null; do sleep 0.3; done
-        kill -TERM "$2" 2>/dev/null
-        i=0
-        while kill -0 "$2" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-        kill -KILL "$2" 2>/dev/null
-        rm -rf "$3"
-    "#;
-    let spawned = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("watchdog")
-        .arg(std::process::id().to_string())
-        .arg(bao.pid().to_string())
-        .arg(bao.scratch_dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    if let Err(err) = spawned {
-        panic!("cannot start the OpenBao watchdog: {err}");
-    }
-}
-
-/// One request the mock saw.
-pub use mock_connect::admin::JournalEntry as Seen;
-
-/// `METHOD path[?query]` of a journal entry, for readable assertions.
-pub fn line(entry: &Seen) -> String {
-    match &entry.query {
-        Some(q) if !q.is_empty() => format!("{} {}?{}", entry.method, entry.path, q),
-        _ => format!("{} {}", entry.method, entry.path),
-    }
-}
-
-/// A Connect mock of one scenario (in process, on the background runtime): its address, token,
-/// journal and faults.
-#[derive(Debug)]
-pub struct Connect {
-    /// Base URL, e.g. `http://127.0.0.1:40000`.
-    pub url: String,
-    /// The bearer token it accepts.
-    pub token: String,
-    http: reqwest::Client,
-    server: RunningMock,
-}
-
-impl Connect {
-    /// Starts a mock seeded with `fixture` (the mock's fixture JSON) that accepts only `token`.
-    pub async fn start(fixture: Value, token: &str) -> Connect {
-        let fixture: Fixture = match serde_json::from_value(fixture) {
-            Ok(f) => f,
-            Err(err) => panic!("the scenario fixture does not parse: {err}"),
-        };
-        let builder = MockConnect::builder().token(token).fixture(fixture);
-        let server = match on_background(builder.spawn()).await {
-            Ok(server) => server,
+    /// Starts a Connect mock seeded with `fixture` (the mock's fixture JSON) that accepts only
+    /// `token`, where the engine can reach it.
+    pub async fn connect(&self, fixture: Value, token: &str) -> Connect {
+        match self
+            .stack
+            .start_connect(ConnectSeed::Fixture(fixture), token)
+            .await
+        {
+            Ok(connect) => connect,
             Err(err) => panic!("mock-connect did not start: {err}"),
-        };
-        #[allow(clippy::expect_used, reason = "a default client always builds")]
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("HTTP client");
-        Connect {
-            url: server.url(),
-            token: token.to_owned(),
-            http,
-            server,
         }
-    }
-
-    /// Every Connect request since the last [`Connect::clear_journal`], oldest first.
-    pub async fn journal(&self) -> Vec<Seen> {
-        self.server.journal().snapshot()
-    }
-
-    /// The journal as `METHOD path?query` lines.
-    pub async fn journal_lines(&self) -> Vec<String> {
-        self.journal().await.iter().map(line).collect()
-    }
-
-    /// Forgets the journal.
-    pub async fn clear_journal(&self) {
-        self.server.journal().clear();
-    }
-
-    /// Adds a fault (the mock's fault JSON: `route`, `latency_ms`, `status`, `body`,
-    /// `malformed`, `drop`, `times`).
-    pub async fn fault(&self, spec: Value) {
-        let spec: FaultSpec = match serde_json::from_value(spec) {
-            Ok(spec) => spec,
-            Err(err) => panic!("bad fault spec: {err}"),
-        };
-        if let Err(err) = self.server.faults().add(spec) {
-            panic!("fault refused: {err}");
-        }
-    }
-
-    /// Removes every fault.
-    pub async fn clear_faults(&self) {
-        self.server.faults().clear();
-    }
-
-    /// A plain Connect API call with the scenario's token (to change data behind the engine's
-    /// back).
-    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{}", self.url, path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(err) => panic!("Connect mock call {path} failed: {err}"),
-        };
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
     }
 }
 
@@ -393,10 +221,10 @@ impl Scenario {
     pub async fn unconfigured_with(fixture: Value) -> Scenario {
         let env = Env::shared().await;
         let n = NEXT_MOUNT.fetch_add(1, Ordering::Relaxed);
-        let connect = Connect::start(fixture, &scenario_token(n)).await;
+        let connect = env.connect(fixture, &scenario_token(n)).await;
         let mount = format!("op-{n}");
         let client = env.root();
-        if let Err(err) = plugin::mount(&client, &mount, PLUGIN_NAME).await {
+        if let Err(err) = crate::plugin::mount(&client, &mount, engine::NAME).await {
             panic!("mounting {mount}: {err}\n{}", env.log_tail(60));
         }
         Scenario {
@@ -505,9 +333,25 @@ impl Scenario {
         }
     }
 
-    /// The `bao` CLI against the shared server with the root token.
-    pub fn cli(&self) -> Command {
-        self.env.bao.cli()
+    /// Runs `bao ARGS…` against the shared server with the root token, where the server runs
+    /// (inside the container on the container backend); assert on the result with
+    /// [`CliOutput::ok`], [`CliOutput::json`] or [`CliOutput::failed`].
+    pub async fn bao(&self, args: &[&str]) -> CliOutput {
+        self.env.stack.bao.cli(CliSite::Server, args).await
+    }
+
+    /// Writes `contents` where the `bao` CLI of [`Scenario::bao`] reads `@<path>`; the path.
+    pub fn cli_file(&self, name: &str, contents: &[u8]) -> String {
+        let name = format!("{}-{name}", self.mount);
+        match self
+            .env
+            .stack
+            .bao
+            .put_file(CliSite::Server, &name, contents)
+        {
+            Ok(path) => path,
+            Err(err) => panic!("writing {name} for the CLI: {err}"),
+        }
     }
 
     /// Asserts that `response` failed with `status` and that its error text contains every

@@ -17,10 +17,12 @@ mod cluster {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
-    use harness::launch::cluster::container::build_compose_images;
+    use harness::launch::Backend;
+    use harness::launch::cluster::container::ContainerImages;
     use harness::launch::cluster::{Cluster, ClusterSpec, Role};
-    use harness::plugin::{self, BuildTarget, Profile};
-    use harness::scenario::{PLUGIN_PACKAGE, PLUGIN_VERSION};
+    use harness::launch::engine::{self, VERSION as PLUGIN_VERSION};
+    use harness::launch::images::Images;
+    use harness::plugin::{self, Profile};
     use harness::vault_api::{VaultClient, VaultResponse};
     use mock_connect::demo::ENGINEERING_VAULT_ID;
     use reqwest::Method;
@@ -45,15 +47,6 @@ mod cluster {
         engine: PathBuf,
     }
 
-    /// The backend `HARNESS_BACKEND` names: processes (default) or containers.
-    fn containers_wanted() -> bool {
-        match std::env::var("HARNESS_BACKEND").as_deref() {
-            Err(_) | Ok("") | Ok("process") | Ok("processes") => false,
-            Ok("container") | Ok("containers") => true,
-            Ok(other) => panic!("HARNESS_BACKEND={other}: expected `process` or `container`"),
-        }
-    }
-
     fn docker_answers() -> bool {
         std::process::Command::new("docker")
             .args(["version", "--format", "{{.Server.Version}}"])
@@ -67,27 +60,21 @@ mod cluster {
         static SHARED: OnceCell<Option<Shared>> = OnceCell::const_new();
         SHARED
             .get_or_init(|| async {
-                let containers = containers_wanted();
+                let backend = Backend::from_env().unwrap_or_else(|e| panic!("{e}"));
+                let containers = backend == Backend::Container;
                 if containers && !docker_answers() {
-                    let why = "HARNESS_BACKEND=container but no Docker daemon answers";
-                    assert!(!harness::in_ci(), "{why}; CI machines have one");
-                    eprintln!("SKIPPED (not in CI): {why}");
+                    test_support::missing(
+                        "cluster",
+                        "HARNESS_BACKEND=container but no Docker daemon answers",
+                        "start a Docker daemon, or run the cluster suite on processes",
+                    );
                     return None;
                 }
                 let (engine, mock) = tokio::task::spawn_blocking(|| {
-                    let engine = plugin::build(
-                        PLUGIN_PACKAGE,
-                        BuildTarget::Bin(PLUGIN_PACKAGE),
-                        Profile::Dev,
+                    (
+                        engine::artifact(Profile::Dev).expect("building the engine"),
+                        engine::mock_artifact(Profile::Dev).expect("building mock-connect"),
                     )
-                    .expect("building the engine");
-                    let mock = plugin::build(
-                        "mock-connect",
-                        BuildTarget::Bin("mock-connect"),
-                        Profile::Dev,
-                    )
-                    .expect("building mock-connect");
-                    (engine, mock)
                 })
                 .await
                 .unwrap();
@@ -102,14 +89,11 @@ mod cluster {
                 );
                 let started = Instant::now();
                 let cluster = if containers {
-                    let images = {
-                        let (engine, mock) = (engine.clone(), mock.clone());
-                        tokio::task::spawn_blocking(move || build_compose_images(&engine, &mock))
-                            .await
-                            .unwrap()
-                            .unwrap_or_else(|e| panic!("building the images failed: {e}"))
-                    };
-                    Cluster::start_containers(spec, images).await
+                    let images = tokio::task::spawn_blocking(Images::for_tests)
+                        .await
+                        .unwrap()
+                        .unwrap_or_else(|e| panic!("building the images failed: {e}"));
+                    Cluster::start_containers(spec, ContainerImages::from(&images)).await
                 } else {
                     Cluster::start_processes(spec).await
                 }

@@ -160,8 +160,12 @@ async fn s10_host_without_scheme() {
 async fn s11_trailing_slash() {
     // Reference: `GET //v1/vaults`. Intended: the slash is dropped.
     let s = Scenario::unconfigured().await;
-    s.configure(json!({"op_connect_host": format!("{}/", s.connect.url)}))
+    let written = s
+        .configure(json!({"op_connect_host": format!("{}/", s.connect.url)}))
         .await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let data = s.expect_data(&s.read("config").await);
+    assert_eq!(data["op_connect_host"], json!(s.connect.url));
     s.connect.clear_journal().await;
     assert_eq!(s.list("vaults").await.status, 200);
     assert_eq!(s.connect.journal_lines().await, vec!["GET /v1/vaults"]);
@@ -528,16 +532,32 @@ async fn s36_single_object_fields() {
 
 #[tokio::test]
 async fn s37_fields_not_a_map() {
-    // Reference: the plugin process panics (§9.4). Intended: 400 naming `fields`, still serving.
+    // Reference: the plugin process panics (§9.4). Intended: 400 naming `fields` (or
+    // `sections`), nothing sent to Connect, and the plugin still serving.
     let s = Scenario::new().await;
-    let created = s
-        .write(
-            &format!("vaults/{}/items", ids::A),
-            &json!({"category": "login", "title": "Bad", "fields": "notamap"}),
-        )
-        .await;
-    s.expect_error(&created, 400, &["fields"]);
-    assert_eq!(s.list("vaults").await.status, 200);
+    let collection = format!("vaults/{}/items", ids::A);
+    for body in [
+        json!({"category": "login", "title": "Bad", "fields": "notamap"}),
+        json!({"category": "login", "title": "Bad", "fields": "[{\"id\": \"x\", "}),
+        json!({"category": "login", "title": "Bad", "fields": ["x"]}),
+        json!({"category": "login", "title": "Bad", "fields": [1]}),
+        json!({"category": "login", "title": "Bad", "sections": ["s"]}),
+        json!({"category": "login", "title": "Bad", "fields": [{"value": {"a": 1}}]}),
+    ] {
+        let created = s.write(&collection, &body).await;
+        let key = if body.get("sections").is_some() {
+            "sections"
+        } else {
+            "fields"
+        };
+        s.expect_error(&created, 400, &[key]);
+        let vaults = s.list("vaults").await;
+        assert_eq!(vaults.status, 200, "the plugin still serves after {body}");
+    }
+    assert!(
+        !s.connect.journal().await.iter().any(|e| e.method == "POST"),
+        "nothing invalid reaches Connect"
+    );
 }
 
 #[tokio::test]
@@ -567,6 +587,13 @@ async fn s39_object_for_the_title() {
         )
         .await;
     s.expect_error(&created, 400, &["title"]);
+    let created = s
+        .write(
+            &format!("vaults/{}/items", ids::A),
+            &json!({"category": "no-such-category", "title": "t"}),
+        )
+        .await;
+    s.expect_error(&created, 400, &["category"]);
     assert_eq!(s.connect_requests().await, 0, "nothing sent to Connect");
 }
 
@@ -783,17 +810,8 @@ async fn s53_delete_answered_200_with_an_empty_body() {
 #[tokio::test]
 async fn s54_path_help() {
     let s = Scenario::new().await;
-    let out = s
-        .cli()
-        .args(["path-help", &s.path("config")])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let help = s.bao(&["path-help", &s.path("config")]).await;
+    let text = help.ok();
     assert!(
         text.contains("Configure the 1Password Connect backend."),
         "{text}"
@@ -801,13 +819,8 @@ async fn s54_path_help() {
     for field in ["op_connect_host", "op_connect_token", "op_vault"] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }
-    let out = s
-        .cli()
-        .args(["path-help", &s.path("vaults/x/items/y")])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
+    let help = s.bao(&["path-help", &s.path("vaults/x/items/y")]).await;
+    let text = help.ok();
     for field in ["category", "fields", "sections", "title", "url"] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }

@@ -354,52 +354,23 @@ async fn create_with_weakly_typed_body() {
 #[tokio::test]
 async fn create_by_the_guide_with_the_cli() {
     let s = Scenario::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let login = dir.path().join("login.json");
-    std::fs::write(
-        &login,
+    let login = s.cli_file(
+        "login.json",
         json!({"category": "login", "title": "Example Login", "fields": [
             {"id": "username", "type": "STRING", "purpose": "USERNAME", "value": "my_user"},
             {"id": "password", "type": "CONCEALED", "purpose": "PASSWORD", "generate": true}]})
-        .to_string(),
-    )
-    .unwrap();
-    let out = s
-        .cli()
-        .args(["write", "-format=json"])
-        // The CLI URL-encodes the path itself: names are given as they are.
-        .arg(s.path("vaults/Other Vault/items"))
-        .arg(format!("@{}", login.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        .to_string()
+        .as_bytes(),
     );
-    let out = s
-        .cli()
-        .args(["read", "-field=username"])
-        .arg(s.path("vaults/Other Vault/items/Example Login"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "my_user");
-    let out = s
-        .cli()
-        .arg("delete")
-        .arg(s.path("vaults/Other Vault/items/Example Login"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The CLI URL-encodes the path itself: names are given as they are.
+    let items = s.path("vaults/Other Vault/items");
+    s.bao(&["write", "-format=json", &items, &format!("@{login}")])
+        .await
+        .ok();
+    let created = s.path("vaults/Other Vault/items/Example Login");
+    let username = s.bao(&["read", "-field=username", &created]).await;
+    assert_eq!(username.ok().trim(), "my_user");
+    s.bao(&["delete", &created]).await.ok();
 }
 
 #[tokio::test]
@@ -545,27 +516,23 @@ async fn cli_fields_from_a_json_file() {
     // `fields=@fields.json` sends the file's text as one string: the reference crashed; the
     // engine reads the JSON list in it.
     let s = Scenario::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let fields = dir.path().join("fields.json");
-    std::fs::write(
-        &fields,
+    let fields = s.cli_file(
+        "fields.json",
         json!([{"id": "username", "type": "STRING", "label": "username", "value": "from-file"}])
-            .to_string(),
-    )
-    .unwrap();
-    let out = s
-        .cli()
-        .arg("write")
-        .arg(s.path(&format!("vaults/{}/items", ids::B)))
-        .args(["category=login", "title=FromFile"])
-        .arg(format!("fields=@{}", fields.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            .to_string()
+            .as_bytes(),
     );
+    let items = s.path(&format!("vaults/{}/items", ids::B));
+    let fields_arg = format!("fields=@{fields}");
+    s.bao(&[
+        "write",
+        &items,
+        "category=login",
+        "title=FromFile",
+        &fields_arg,
+    ])
+    .await
+    .ok();
     let read = s.read(&item(ids::B, "FromFile")).await;
     assert_eq!(s.expect_data(&read)["username"], json!("from-file"));
 }
@@ -573,18 +540,8 @@ async fn cli_fields_from_a_json_file() {
 #[tokio::test]
 async fn cli_patch_changes_one_value() {
     let s = Scenario::new().await;
-    let out = s
-        .cli()
-        .arg("patch")
-        .arg(s.path(&format!("vaults/{}/items/{}", ids::B, ids::ODD)))
-        .arg("title=Renamed by patch")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let odd = s.path(&format!("vaults/{}/items/{}", ids::B, ids::ODD));
+    s.bao(&["patch", &odd, "title=Renamed by patch"]).await.ok();
     let read = s.read(&item("Other Vault", "Renamed by patch")).await;
     let data = s.expect_data(&read);
     assert_eq!(data["api key"], json!("k-123"), "fields untouched: {data}");

@@ -12,44 +12,16 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use super::stop_child;
+use super::bao::PluginProcess;
+use super::{LaunchError, io, stop_child};
 
-use crate::provision::{self, ProvisionError};
+use crate::provision;
 use crate::vault_api::VaultClient;
 
 /// How long a dev server may take to answer `sys/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts at finding a port pair nobody else grabs first.
 const PORT_ATTEMPTS: usize = 5;
-
-/// Why a server could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
-    /// No OpenBao binary.
-    #[error(transparent)]
-    Provision(#[from] ProvisionError),
-    /// A local resource (temp dir, port, log file, spawn) failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The server exited or never became ready.
-    #[error("OpenBao did not become ready: {reason}\n--- server log ---\n{log}")]
-    NotReady {
-        /// What was observed.
-        reason: String,
-        /// The server's log so far.
-        log: String,
-    },
-}
-
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> LaunchError {
-    let what = what.into();
-    move |source| LaunchError::Io { what, source }
-}
 
 /// How to start a dev server.
 #[derive(Debug, Clone)]
@@ -258,22 +230,29 @@ impl OpenBao {
     /// The `bao` CLI, pointed at this server with the root token (both `BAO_` and `VAULT_`
     /// variables, so the command line reads like the public guides).
     pub fn cli(&self) -> Command {
-        let mut command = Command::new(&self.binary);
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("VAULT_") || key.starts_with("BAO_") {
-                command.env_remove(key.as_ref());
-            }
-        }
-        command
-            .env("BAO_ADDR", &self.addr)
-            .env("VAULT_ADDR", &self.addr)
-            .env("BAO_TOKEN", &self.root_token)
-            .env("VAULT_TOKEN", &self.root_token)
-            .env("HOME", self.scratch.path().join("home"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        command
+        super::bao::host_cli(
+            &self.binary,
+            &self.addr,
+            &self.root_token,
+            &self.scratch.path().join("home"),
+        )
+    }
+
+    /// The engine processes this server runs: its children whose executable lives in its plugin
+    /// directory.
+    pub fn plugin_processes(&self) -> Vec<PluginProcess> {
+        let plugin_dir = self.plugin_dir();
+        children_of(self.pid())
+            .into_iter()
+            .filter_map(|pid| {
+                let exe = fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+                // A replaced file shows as `… (deleted)`; it is still that plugin.
+                let exe = exe.to_string_lossy();
+                let exe = Path::new(exe.trim_end_matches(" (deleted)"));
+                (exe.parent() == Some(plugin_dir.as_path()))
+                    .then(|| PluginProcess::new(pid, exe.display().to_string()))
+            })
+            .collect()
     }
 
     /// Stops the server now (what drop does), returning once it has exited.
@@ -286,6 +265,27 @@ impl Drop for OpenBao {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The live children of process `parent` (from `/proc`: the fourth field of `stat`).
+pub fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the parenthesised command name: state, then the parent pid.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|ppid| ppid.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
 }
 
 /// A port `p` on `host` such that `p` (API) and `p + 1` (dev cluster listener) are both free now.

@@ -3,15 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
-
-/// Where the official spec lives (never copied into the repository).
-pub fn spec_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/connect-openapi/spec.yaml")
-}
 
 /// Validates response bodies against the official OpenAPI file.
 pub struct Spec {
@@ -21,20 +15,12 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Loads the spec; `None` (after saying so) when the file is absent outside CI, a panic in CI.
-    pub fn load() -> Option<Self> {
-        let path = spec_path();
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            let message = format!(
-                "the Connect OpenAPI file is missing at {} (expected shared/connect-openapi/spec.yaml next to the repository)",
-                path.display()
-            );
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{message}");
-            }
-            eprintln!("SKIPPED: {message}");
-            return None;
-        };
+    /// Loads the official spec; `None` when it is absent outside CI (the skip of `test` is
+    /// reported), a panic under CI (see `test_support::openapi_spec`).
+    pub fn load(test: &str) -> Option<Self> {
+        let path = test_support::openapi_spec(test)?;
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
         let doc: Value = serde_yaml::from_str(&text).expect("spec.yaml is YAML");
         let mut defs = Map::new();
         for (name, schema) in doc["components"]["schemas"].as_object().expect("schemas") {

@@ -9,8 +9,9 @@
 //! disconnect` (the node keeps running, alone). API ports are published on 127.0.0.1 only, at
 //! ports fixed at creation so that they stay the same across restarts and reconnections.
 //!
-//! Everything is labelled with the run's id and removed on drop, or by a watchdog once the test
-//! process is gone (a cluster kept in a `static` is never dropped); nothing else is touched.
+//! Everything carries the cluster's own label and the harness's run and process labels, and is
+//! removed on drop, or by the harness's watchdog once the test process is gone (a cluster kept in
+//! a `static` is never dropped); nothing else is touched.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,9 @@ use tempfile::TempDir;
 
 use super::hcl::{self, NodeAddrs};
 use super::{ClusterError, ClusterSpec, io};
+use crate::launch::images::Images;
 use crate::launch::process::free_port_pair;
+use crate::launch::{Leftover, labels, reap_when_process_exits};
 use crate::plugin;
 use crate::provision;
 
@@ -41,6 +44,17 @@ pub struct ContainerImages {
     pub openbao: String,
     /// A `mock-connect` image: the mock as entrypoint.
     pub mock: String,
+}
+
+impl From<&Images> for ContainerImages {
+    /// The harness's own images (the engine in the OpenBao image is not used: every node gets
+    /// its own copy in a mounted plugin directory).
+    fn from(images: &Images) -> Self {
+        Self {
+            openbao: images.openbao.to_string(),
+            mock: images.mock.to_string(),
+        }
+    }
 }
 
 /// Runs `docker ARGS`; its stdout, or an error naming the command and its stderr.
@@ -130,9 +144,15 @@ impl Containers {
             mock_port: free_port("127.0.0.1")?,
             scratch,
         };
-        containers.reap_on_exit()?;
+        reap_when_process_exits(Leftover::Docker {
+            scratch: containers.scratch.path(),
+        });
         let label = format!("{RUN_LABEL}={run}");
-        docker(&["network", "create", "--label", &label, &network])?;
+        let labels = containers.harness_labels();
+        docker(&[
+            "network", "create", "--label", &label, "--label", &labels[0], "--label", &labels[1],
+            &network,
+        ])?;
 
         let publish = format!("127.0.0.1:{}:{CONNECT_PORT}", containers.mock_port);
         let listen = format!("0.0.0.0:{CONNECT_PORT}");
@@ -213,12 +233,17 @@ impl Containers {
         let mount = format!("{}:{NODE_DIR}:ro", node.dir.display());
         let seal = format!("{SEAL_ENV}={}", self.seal_key);
         let config = format!("-config={NODE_DIR}/bao.hcl");
+        let labels = self.harness_labels();
         docker(&[
             "create",
             "--name",
             &node.container,
             "--label",
             &label,
+            "--label",
+            &labels[0],
+            "--label",
+            &labels[1],
             "--network",
             &self.network,
             "--network-alias",
@@ -348,31 +373,12 @@ impl Containers {
         let _ = docker(&["network", "rm", &self.network]);
     }
 
-    /// A watchdog that removes this run's containers and network, and its directory, once this
-    /// process has exited.
-    fn reap_on_exit(&self) -> Result<(), ClusterError> {
-        let script = r#"
-            while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
-            ids=$(docker ps -aq --filter "label=$2=$3")
-            [ -n "$ids" ] && docker rm -f -v $ids >/dev/null 2>&1
-            docker network rm "$4" >/dev/null 2>&1
-            rm -rf "$5"
-        "#;
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg("cluster-watchdog")
-            .arg(std::process::id().to_string())
-            .arg(RUN_LABEL)
-            .arg(&self.run)
-            .arg(&self.network)
-            .arg(self.scratch.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map(drop)
-            .map_err(io("starting the cluster watchdog"))
+    /// The harness's labels (run and test process), which its cleanup and CI checks go by.
+    fn harness_labels(&self) -> [String; 2] {
+        [
+            format!("{}={}", labels::RUN, labels::run_id()),
+            format!("{}={}", labels::PROCESS, labels::process_id()),
+        ]
     }
 }
 
@@ -386,32 +392,5 @@ fn free_port(host: &str) -> Result<u16, ClusterError> {
     free_port_pair(host).map_err(|e| ClusterError::Io {
         what: format!("finding a port on {host}"),
         source: std::io::Error::other(e.to_string()),
-    })
-}
-
-/// Builds the demo images of `compose/` (`compose/build-images.sh`) from the given binaries: an
-/// OpenBao image that can run the engine, and the mock's image.
-pub fn build_compose_images(engine: &Path, mock: &Path) -> Result<ContainerImages, ClusterError> {
-    let bao = provision::openbao_binary()?;
-    let output = Command::new("bash")
-        .arg(provision::workspace_root().join("compose/build-images.sh"))
-        .env("ENGINE_BIN", engine)
-        .env("MOCK_BIN", mock)
-        .env("BAO_BIN", bao)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io("running compose/build-images.sh"))?;
-    if !output.status.success() {
-        return Err(ClusterError::Node {
-            node: "images".into(),
-            reason: format!(
-                "compose/build-images.sh failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        });
-    }
-    Ok(ContainerImages {
-        openbao: "op-connect-demo/openbao:local".into(),
-        mock: "op-connect-demo/mock-connect:local".into(),
     })
 }

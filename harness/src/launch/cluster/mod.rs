@@ -50,6 +50,9 @@ pub enum ClusterError {
     /// The Connect mock did not start.
     #[error(transparent)]
     Mock(#[from] MockError),
+    /// A launcher step (images, docker) failed.
+    #[error(transparent)]
+    Launch(#[from] crate::launch::LaunchError),
     /// A node could not be reached for an API call.
     #[error(transparent)]
     Client(#[from] ClientError),
