@@ -14,6 +14,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace   (the README's test command)"
 cargo test --workspace
 
+step "the cluster suite on containers (HARNESS_BACKEND=container; processes ran above)"
+HARNESS_BACKEND=container cargo test --workspace --test cluster
+
 step "no OpenBao server left behind"
 if pgrep -f 'openbao-.*/bao server|bao server -dev' >/dev/null; then
   pgrep -fa 'bao server' || true
