@@ -999,8 +999,18 @@ mod cluster {
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let leader = cluster.client(old).read("sys/leader").await.unwrap();
-        assert_eq!(leader.body["leader_address"], json!(cluster.api_addr(new)));
+        // A node that has just stepped down learns who leads now a moment later.
+        let client = cluster.client(old);
+        let expected = json!(cluster.api_addr(new));
+        eventually("the old leader follows the new one", &cluster, || async {
+            let leader = bounded(client.read("sys/leader")).await?;
+            if leader.body["leader_address"] == expected {
+                Ok(())
+            } else {
+                Err(format!("follows {}", leader.body["leader_address"]))
+            }
+        })
+        .await;
         crud_on(&cluster, old, &format!("{title}-after")).await;
         println!(
             "[figures] leader paused: {} active after {took:?}",
