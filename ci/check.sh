@@ -21,14 +21,14 @@ cargo test --workspace
 
 # Only the suites that depend on the backend run twice. `--workspace` (not `-p harness`) keeps
 # the workspace's feature resolution, so the test binaries built above are reused as they are.
-engine_suites=()
-for suite in harness/tests/engine_*.rs; do
-  engine_suites+=(--test "$(basename "$suite" .rs)")
+container_suites=()
+for suite in harness/tests/engine_*.rs harness/tests/cluster.rs; do
+  container_suites+=(--test "$(basename "$suite" .rs)")
 done
-step "HARNESS_BACKEND=container cargo test --workspace ${engine_suites[*]}"
+step "HARNESS_BACKEND=container cargo test --workspace ${container_suites[*]}"
 started=$(date +%s)
-HARNESS_BACKEND=container cargo test --workspace "${engine_suites[@]}"
-echo "engine suites on containers: $(( $(date +%s) - started ))s"
+HARNESS_BACKEND=container cargo test --workspace "${container_suites[@]}"
+echo "engine and cluster suites on containers: $(( $(date +%s) - started ))s"
 
 step "no OpenBao server left behind"
 if pgrep -f 'openbao-.*/bao server|bao server -dev' >/dev/null; then

@@ -188,6 +188,48 @@ fn package_name_of(message: &Value) -> String {
     }
 }
 
+/// Writes to `dest` a copy of the plugin `artifact` in which every occurrence of the version
+/// string `from` reads `to` (same length), and returns how many were replaced.
+///
+/// A plugin reports the version compiled into it, and OpenBao registers a version only when the
+/// binary reports exactly that; a rolling upgrade needs a second version of the engine. Rebuilding
+/// the workspace with a bumped version would cost CI minutes, so tests restamp a copy instead: the
+/// same code, reporting (and sending in its User-Agent) `to`, with its own sha256.
+pub fn restamp_version(
+    artifact: &Path,
+    dest: &Path,
+    from: &str,
+    to: &str,
+) -> Result<usize, PluginError> {
+    let io = |what: String| move |source| PluginError::Io { what, source };
+    if from.len() != to.len() || from.is_empty() {
+        return Err(PluginError::Io {
+            what: format!("restamping {from} as {to}"),
+            source: std::io::Error::other("the versions must have the same, non-zero length"),
+        });
+    }
+    let mut bytes = fs::read(artifact).map_err(io(format!("reading {}", artifact.display())))?;
+    let (from, to) = (from.as_bytes(), to.as_bytes());
+    let mut replaced = 0;
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(from.len()).position(|w| w == from) {
+        let start = at + found;
+        bytes[start..start + to.len()].copy_from_slice(to);
+        replaced += 1;
+        at = start + to.len();
+    }
+    if replaced == 0 {
+        return Err(PluginError::Io {
+            what: format!("restamping {}", artifact.display()),
+            source: std::io::Error::other("the version string does not occur in the binary"),
+        });
+    }
+    fs::write(dest, &bytes).map_err(io(format!("writing {}", dest.display())))?;
+    fs::set_permissions(dest, fs::Permissions::from_mode(0o755))
+        .map_err(io(format!("chmod {}", dest.display())))?;
+    Ok(replaced)
+}
+
 /// A plugin in a server's catalog.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -297,6 +339,18 @@ mod tests {
         assert_eq!(package_name_of(&named), "vault-plugin-secrets-onepassword");
         let bare = json!({"package_id": "path+file:///w/harness#0.1.0"});
         assert_eq!(package_name_of(&bare), "harness");
+    }
+
+    #[test]
+    fn restamping_replaces_every_occurrence_of_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::write(&src, b"\x00v1.1.0\x00agent/1.1.0;1.1.0").unwrap();
+        let dest = dir.path().join("dest");
+        assert_eq!(restamp_version(&src, &dest, "1.1.0", "1.1.1").unwrap(), 3);
+        assert_eq!(fs::read(&dest).unwrap(), b"\x00v1.1.1\x00agent/1.1.1;1.1.1");
+        assert!(restamp_version(&src, &dest, "9.9.9", "9.9.8").is_err());
+        assert!(restamp_version(&src, &dest, "1.1.0", "1.10.0").is_err());
     }
 
     #[test]

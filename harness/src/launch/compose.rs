@@ -39,6 +39,9 @@ pub struct Project {
     compose: Vec<String>,
     name: String,
     file: PathBuf,
+    /// `--profile` values, named on every command (Compose leaves a profile's services out of
+    /// `down` otherwise).
+    profiles: Vec<String>,
     env: Vec<(String, String)>,
 }
 
@@ -55,6 +58,7 @@ impl Project {
             compose,
             name,
             file: workspace_root().join("compose/compose.yaml"),
+            profiles: Vec::new(),
             env: vec![
                 ("OP_DEMO_BAO_PORT".into(), bao_port.to_string()),
                 ("OP_DEMO_CONNECT_PORT".into(), connect_port.to_string()),
@@ -62,6 +66,42 @@ impl Project {
                 ("OP_DEMO_MOCK_IMAGE".into(), images.mock.to_string()),
                 ("OP_DEMO_RUN_ID".into(), labels::run_id().to_owned()),
             ],
+        }
+    }
+
+    /// The `cluster` profile of `compose/cluster.yaml` (three raft nodes and the mock) on
+    /// `images`, publishing the nodes on loopback `node_ports` and the mock on `connect_port`, with
+    /// `root_token` as the root token; nothing is started yet.
+    pub fn cluster(
+        compose: Vec<String>,
+        images: &Images,
+        node_ports: [u16; 3],
+        connect_port: u16,
+        root_token: &str,
+    ) -> Self {
+        let name: String = format!("opchc{}", labels::process_id())
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let mut env = vec![
+            ("OP_DEMO_CONNECT_PORT".into(), connect_port.to_string()),
+            (
+                "OP_CLUSTER_OPENBAO_IMAGE".into(),
+                images.openbao.to_string(),
+            ),
+            ("OP_CLUSTER_MOCK_IMAGE".into(), images.mock.to_string()),
+            ("OP_CLUSTER_ROOT_TOKEN".into(), root_token.to_owned()),
+            ("OP_DEMO_RUN_ID".into(), labels::run_id().to_owned()),
+        ];
+        for (i, port) in node_ports.iter().enumerate() {
+            env.push((format!("OP_CLUSTER_PORT_{}", i + 1), port.to_string()));
+        }
+        Self {
+            compose,
+            name,
+            file: workspace_root().join("compose/cluster.yaml"),
+            profiles: vec!["cluster".into()],
+            env,
         }
     }
 
@@ -77,6 +117,7 @@ impl Project {
             .args(&self.compose[1..])
             .args(["-p", &self.name, "-f"])
             .arg(&self.file)
+            .args(self.profiles.iter().flat_map(|p| ["--profile", p.as_str()]))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         command
@@ -111,7 +152,8 @@ impl Project {
     }
 }
 
-/// Containers and networks of compose project `project` still present (empty once it is down).
+/// Containers, networks and volumes of compose project `project` still present (empty once it
+/// is down).
 pub fn leftovers(project: &str) -> String {
     let list = |args: &[&str]| {
         Command::new("docker")
@@ -123,9 +165,10 @@ pub fn leftovers(project: &str) -> String {
     let label = format!("label=com.docker.compose.project={project}");
     let network = format!("name={project}_");
     format!(
-        "{}{}",
+        "{}{}{}",
         list(&["ps", "-aq", "--filter", &label]),
-        list(&["network", "ls", "-q", "--filter", &network])
+        list(&["network", "ls", "-q", "--filter", &network]),
+        list(&["volume", "ls", "-q", "--filter", &label])
     )
 }
 

@@ -12,8 +12,9 @@
 //! processes never import the same tag twice.
 //!
 //! * [`OPENBAO_REPOSITORY`]: the static OpenBao server at `/bin/bao`, the engine at
-//!   `/plugins/op-connect`, and the compose demo's declarative configuration at
-//!   `/etc/openbao/demo.hcl` (used only when the command asks for it).
+//!   `/plugins/op-connect`, and the compose demo's declarative configurations at
+//!   `/etc/openbao/demo.hcl` and, for the cluster profiles, `cluster.hcl` and `cluster-init.hcl`
+//!   (used only when the command asks for them).
 //! * [`MOCK_REPOSITORY`]: `mock-connect` at `/mock-connect`.
 
 use std::collections::BTreeMap;
@@ -234,13 +235,24 @@ fn openbao_rootfs(sources: &Sources, engine_sha256: &str) -> Result<Rootfs, Laun
     rootfs.dir(PLUGIN_DIR, 0o755);
     rootfs.binary("/bin/bao", &sources.bao)?;
     rootfs.binary(&format!("{PLUGIN_DIR}/{}", engine::NAME), &sources.engine)?;
-    let template_path = provision::workspace_root().join("compose/openbao.hcl.in");
-    let template = fs::read_to_string(&template_path)
-        .map_err(io(format!("reading {}", template_path.display())))?;
-    let config = template
-        .replace("@SHA256@", engine_sha256)
-        .replace("@VERSION@", engine::VERSION);
-    rootfs.text("/etc/openbao/demo.hcl", config);
+    // The compose demo's configuration, and the cluster profiles' (shared by every node, and the
+    // first node's self-initialisation).
+    for (template, config) in [
+        ("openbao.hcl.in", "demo.hcl"),
+        ("cluster.hcl.in", "cluster.hcl"),
+        ("cluster-init.hcl.in", "cluster-init.hcl"),
+    ] {
+        let template_path = provision::workspace_root().join("compose").join(template);
+        let template = fs::read_to_string(&template_path)
+            .map_err(io(format!("reading {}", template_path.display())))?;
+        let config_text = template
+            .replace("@SHA256@", engine_sha256)
+            .replace("@VERSION@", engine::VERSION);
+        rootfs.text(&format!("/etc/openbao/{config}"), config_text);
+    }
+    // Raft data of the cluster profiles: a named volume there copies this directory, writable by
+    // the image's user.
+    rootfs.dir("/var/lib/openbao", 0o1777);
     rootfs.change(r#"ENTRYPOINT ["/bin/bao"]"#);
     // The compose demo's command; the test image type gives its own.
     rootfs.change(

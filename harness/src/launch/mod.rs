@@ -40,6 +40,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 pub mod bao;
+pub mod cluster;
 pub mod compose;
 pub mod connect;
 pub mod container;
