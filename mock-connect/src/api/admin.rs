@@ -23,17 +23,17 @@ impl FromRequestParts<Arc<AppState>> for Admin {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(http::HeaderValue::as_bytes);
-        state.admin.check(header).map(|()| Admin).map_err(|denied| {
-            let status = match denied {
-                AdminDenied::BadToken => StatusCode::UNAUTHORIZED,
-                AdminDenied::Closed => StatusCode::FORBIDDEN,
-            };
-            ApiError::new(status, denied.to_string())
-        })
+        state
+            .admin
+            .check(super::authorization(parts))
+            .map(|()| Admin)
+            .map_err(|denied| {
+                let status = match denied {
+                    AdminDenied::BadToken => StatusCode::UNAUTHORIZED,
+                    AdminDenied::Closed => StatusCode::FORBIDDEN,
+                };
+                ApiError::new(status, denied.to_string())
+            })
     }
 }
 

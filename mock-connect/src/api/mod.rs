@@ -98,6 +98,14 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
+/// The raw `Authorization` header, if any.
+fn authorization(parts: &Parts) -> Option<&[u8]> {
+    parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .map(http::HeaderValue::as_bytes)
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Arc<Access>);
@@ -109,13 +117,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .map(http::HeaderValue::as_bytes);
         state
             .tokens
-            .authenticate(header)
+            .authenticate(authorization(parts))
             .map(Caller)
             .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))
     }
