@@ -36,6 +36,7 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
         .path(routes::files::list_path())
         .path(routes::files::read_path())
         .path(routes::health::path())
+        .deadline(Engine::deadline)
         .on_invalidate(|engine: &Engine, key: &str| {
             if key == STORAGE_KEY {
                 tracing::debug!("config changed on another node: dropping the cached client");

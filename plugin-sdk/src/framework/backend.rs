@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -17,6 +18,7 @@ use super::response::Response;
 type Hook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
 type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync>;
 type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
+type DeadlineHook<S> = Arc<dyn Fn(&S) -> Duration + Send + Sync>;
 
 /// Paths with special treatment by the host (see Vault's `logical.Paths`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub struct Backend<S> {
     initialize: Option<Hook<S>>,
     cleanup: Option<CleanupHook<S>>,
     invalidate: Option<InvalidateHook<S>>,
+    deadline: Option<DeadlineHook<S>>,
 }
 
 impl<S: Send + Sync + 'static> Backend<S> {
@@ -54,6 +57,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
             initialize: None,
             cleanup: None,
             invalidate: None,
+            deadline: None,
         }
     }
 
@@ -112,6 +116,17 @@ impl<S: Send + Sync + 'static> Backend<S> {
         self
     }
 
+    /// How long one request may take in all (read from the state when the request arrives):
+    /// past it the request ends with a 504, whatever its handler is waiting for.
+    #[must_use]
+    pub fn deadline<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&S) -> Duration + Send + Sync + 'static,
+    {
+        self.deadline = Some(Arc::new(hook));
+        self
+    }
+
     /// The shared state.
     pub fn state(&self) -> &Arc<S> {
         &self.state
@@ -150,7 +165,8 @@ impl<S: Send + Sync + 'static> Backend<S> {
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
         }
-        guard(async move {
+        let deadline = self.deadline.as_ref().map(|hook| hook(&self.state));
+        let run = guard(async move {
             let path = std::mem::take(&mut req.path);
             let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
             let handler = route
@@ -161,8 +177,19 @@ impl<S: Send + Sync + 'static> Backend<S> {
             drop(captures);
             req.path = path;
             handler(req, self.state.clone()).await
-        })
-        .await?
+        });
+        match deadline {
+            None => run.await?,
+            Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
+                Error::upstream(
+                    504,
+                    format!(
+                        "the request did not complete within its deadline of {}",
+                        seconds(limit)
+                    ),
+                )
+            })??,
+        }
     }
 
     /// Runs the route's existence check: `Ok(None)` when the route has none (or the input
@@ -214,6 +241,15 @@ impl<S: Send + Sync + 'static> Backend<S> {
                 tracing::error!(key, "invalidate hook panicked");
             }
         }
+    }
+}
+
+/// `12s`, `1.5s`: a duration as people read it.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
     }
 }
 
@@ -334,6 +370,33 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_504() {
+        let b = Backend::new(Arc::new(State { prefix: "p".into() }))
+            .path(Path::new("slow").read(|_, _| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(None)
+            }))
+            .path(Path::new("quick").read(|_, _| async { Ok(None) }))
+            .deadline(|_| Duration::from_millis(50));
+        let storage: Arc<dyn crate::storage::Storage> = Arc::new(InMemoryStorage::new());
+        let slow = b
+            .handle(Request::new(
+                Operation::Read,
+                "slow",
+                Map::new(),
+                storage.clone(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(slow.http_status(), 504);
+        assert!(slow.to_string().contains("deadline"), "{slow}");
+        let quick = b
+            .handle(Request::new(Operation::Read, "quick", Map::new(), storage))
+            .await;
+        assert!(quick.is_ok());
     }
 
     #[tokio::test]
