@@ -11,10 +11,12 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::base_url::BaseUrl;
 use crate::config::{ClientConfig, RetryPolicy};
 use crate::error::{ApiError, ConnectError};
 use crate::filter::Filter;
 use crate::model::{ActivityEntry, ErrorBody, File, Item, PatchOp, ServerHealth, Vault};
+use crate::token::ConnectToken;
 
 /// Characters left as they are in an id path segment: RFC 3986 unreserved ones.
 const ID_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -39,6 +41,8 @@ struct Inner {
     host: String,
     /// `Bearer <token>`, marked sensitive so it is never printed.
     authorization: HeaderValue,
+    /// The token, only to redact it from what this client logs.
+    token: ConnectToken,
     retry: RetryPolicy,
     timeout: Duration,
 }
@@ -76,14 +80,12 @@ impl Client {
         if config.token.is_empty() {
             return Err(ConnectError::InvalidConfig("the token is empty".into()));
         }
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", config.token.expose_secret())).map_err(
-                |_| {
-                    ConnectError::InvalidConfig(
-                        "the token contains characters not allowed in an HTTP header".into(),
-                    )
-                },
-            )?;
+        let bearer = zeroize::Zeroizing::new(format!("Bearer {}", config.token.expose_secret()));
+        let mut authorization = HeaderValue::try_from(bearer.as_str()).map_err(|_| {
+            ConnectError::InvalidConfig(
+                "the token contains characters not allowed in an HTTP header".into(),
+            )
+        })?;
         authorization.set_sensitive(true);
         if config.timeout.is_zero() || config.connect_timeout.is_zero() {
             return Err(ConnectError::InvalidConfig(
@@ -94,7 +96,7 @@ impl Client {
             ConnectError::InvalidConfig(format!("invalid User-Agent {:?}", config.user_agent))
         })?;
 
-        let loopback = is_loopback(&url);
+        let loopback = url.is_loopback();
         let builder = || {
             let builder = reqwest::Client::builder()
                 .user_agent(user_agent.clone())
@@ -146,6 +148,7 @@ impl Client {
                 base,
                 host,
                 authorization,
+                token: config.token.clone(),
                 retry: config.retry,
                 timeout: config.timeout,
             }),
@@ -423,7 +426,7 @@ impl Client {
                         retry,
                         max_retries,
                         delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        error = %failure.error,
+                        error = %self.inner.token.excerpt(&failure.error.to_string()),
                         "1Password Connect call failed, retrying"
                     );
                     tokio::time::sleep(delay).await;
@@ -516,40 +519,13 @@ impl Client {
     }
 }
 
-/// Checks and normalises the base URL: http(s) only, no query or fragment, trailing slashes
-/// removed (so `https://h/` + `/v1/…` never gives `//v1`). Returns (parsed URL, base, host for
-/// messages).
-fn normalize_base_url(raw: &str) -> Result<(url::Url, String, String), ConnectError> {
-    let invalid = |why: &str| ConnectError::InvalidConfig(format!("Connect URL {raw:?} {why}"));
-    let url = url::Url::parse(raw.trim()).map_err(|err| invalid(&format!("is invalid: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not contain credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not contain a query or fragment"));
-    }
-    let base = url.as_str().trim_end_matches('/').to_owned();
-    let host = url.origin().ascii_serialization();
+/// Checks and normalises the base URL through [`BaseUrl`]. Returns (parsed URL, base, host
+/// for messages).
+fn normalize_base_url(raw: &str) -> Result<(BaseUrl, String, String), ConnectError> {
+    let url = BaseUrl::parse(raw).map_err(|err| ConnectError::InvalidConfig(err.to_string()))?;
+    let base = url.as_str().to_owned();
+    let host = url.origin().to_owned();
     Ok((url, base, host))
-}
-
-/// Whether the URL points at this machine (`localhost` or a loopback address).
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 fn filter_query(filter: Option<&Filter>) -> Vec<(&'static str, &str)> {

@@ -2,7 +2,9 @@
 //!
 //! - [`model`]: serde types (vaults, items, fields, files, patch operations, errors, activity).
 //! - [`Client`] + [`ClientConfig`]: the async reqwest client; errors are [`ConnectError`].
-//! - [`ConnectToken`]: the bearer token, never printed.
+//! - [`ConnectToken`]: the bearer token, never printed, zeroed on drop; its
+//!   [`ConnectToken::excerpt`] is the one redaction path for upstream text.
+//! - [`BaseUrl`]: the one check of a Connect URL.
 //! - [`filter`]: `title eq "…"` and friends for the list endpoints.
 //!
 //! The client keeps one pooled connection set per [`Client`] (clone it freely), applies
@@ -19,6 +21,7 @@
 //! # let _ = item; Ok(()) }
 //! ```
 
+mod base_url;
 mod client;
 mod config;
 mod error;
@@ -26,7 +29,8 @@ pub mod filter;
 pub mod model;
 mod token;
 
+pub use base_url::{BaseUrl, UrlError};
 pub use client::Client;
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{ApiError, ConnectError};
-pub use token::ConnectToken;
+pub use token::{ConnectToken, MAX_EXCERPT_CHARS, bounded};

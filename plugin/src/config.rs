@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use onepassword_connect::{BaseUrl, ConnectToken, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
 /// Storage key of the configuration (the Go plugin's key).
@@ -22,15 +23,19 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest accepted number of retries.
 pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// Longest a request may take in all, across lookups and retries (unless one attempt may take
+/// longer): below OpenBao's default 90 s request limit, so the caller gets the engine's 504
+/// rather than the server abandoning the request.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(30);
 /// Largest accepted item cache TTL.
 pub const MAX_ITEM_CACHE_TTL: Duration = Duration::from_secs(3600);
 
 /// The stored configuration, field for field what the Go plugin writes plus optional additions.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredConfig {
-    /// The Connect access token.
+    /// The Connect access token (zeroed when the config is dropped).
     #[serde(rename = "OPToken", default)]
-    pub token: String,
+    pub token: ConnectToken,
     /// The reference's "default vault"; stored and shown, never used (as in the reference).
     #[serde(rename = "OPVault", default)]
     pub default_vault: String,
@@ -93,6 +98,17 @@ impl StoredConfig {
         self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES)
     }
 
+    /// How long one Vault request may take in all: one Connect call with all its retries and
+    /// backoffs, capped at [`MAX_DEADLINE`] (or one attempt, if that is longer).
+    pub fn deadline(&self) -> Duration {
+        let policy = RetryPolicy {
+            max_retries: self.max_retries(),
+            ..RetryPolicy::default()
+        };
+        let cap = MAX_DEADLINE.max(self.request_timeout());
+        policy.worst_case(self.request_timeout()).min(cap)
+    }
+
     /// How long items may be served from the cache (zero: not at all).
     pub fn item_cache_ttl(&self) -> Duration {
         self.item_cache_ttl_ms
@@ -116,54 +132,23 @@ pub struct HostError {
     pub reason: String,
 }
 
-/// Checks a Connect host and returns it normalised (trimmed, no trailing `/`) plus a warning
-/// for plain http to a host that is not the local machine.
+/// Checks a Connect host (with the connect crate's [`BaseUrl`], the one check of Connect URLs)
+/// and returns it normalised (trimmed, no trailing `/`) plus a warning for plain http to a host
+/// that is not the local machine.
 pub fn validate_host(raw: &str) -> Result<(String, Option<String>), HostError> {
-    let fail = |reason: &str| HostError {
+    let url = BaseUrl::parse(raw).map_err(|e| HostError {
         host: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let trimmed = raw.trim().trim_end_matches('/');
-    if trimmed.is_empty() {
-        return Err(fail("it is empty"));
-    }
-    let url = url::Url::parse(trimmed).map_err(|e| {
-        fail(&format!(
-            "not a URL ({e}); give the scheme, e.g. https://connect.example.com:8443"
-        ))
+        reason: e.reason,
     })?;
-    let scheme = url.scheme();
-    if scheme != "http" && scheme != "https" {
-        return Err(fail(&format!(
-            "the scheme must be http or https, not {scheme:?} (e.g. https://{trimmed})"
-        )));
-    }
-    let Some(host) = url.host() else {
-        return Err(fail("it has no host name"));
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(fail("credentials in the URL are not supported"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(fail("a query or fragment is not allowed"));
-    }
-    let warning = (scheme == "http" && !is_loopback(&host)).then(|| {
+    let warning = (!url.is_https() && !url.is_loopback()).then(|| {
         format!(
-            "op_connect_host uses plain http to {host}: the Connect token travels unencrypted; use https"
+            "op_connect_host uses plain http to {}: the Connect token travels unencrypted; use https",
+            url.origin()
         )
     });
-    Ok((trimmed.to_owned(), warning))
-}
-
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(name) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
-        }
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
+    // The text as written (minus slashes), not the URL crate's spelling: it is shown back on
+    // reads and compared on later writes.
+    Ok((raw.trim().trim_end_matches('/').to_owned(), warning))
 }
 
 #[cfg(test)]
@@ -177,7 +162,7 @@ mod tests {
             r#"{"OPToken":"tok","OPVault":"v","Host":"http://127.0.0.1:8080"}"#,
         )
         .unwrap();
-        assert_eq!(stored.token, "tok");
+        assert_eq!(stored.token.expose_secret(), "tok");
         assert_eq!(stored.default_vault, "v");
         assert_eq!(stored.host, "http://127.0.0.1:8080");
         assert_eq!(stored.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
@@ -207,6 +192,30 @@ mod tests {
         let back: StoredConfig = serde_json::from_value(json).unwrap();
         assert_eq!(back, stored);
         assert_eq!(back.request_timeout(), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn deadlines_cover_the_retries_and_are_capped() {
+        let default = StoredConfig::default();
+        assert_eq!(default.deadline(), MAX_DEADLINE);
+        let quick = StoredConfig {
+            request_timeout_ms: Some(1000),
+            max_retries: Some(0),
+            ..StoredConfig::default()
+        };
+        assert_eq!(quick.deadline(), Duration::from_secs(1));
+        let two = StoredConfig {
+            request_timeout_ms: Some(2000),
+            max_retries: Some(2),
+            ..StoredConfig::default()
+        };
+        assert_eq!(two.deadline(), Duration::from_millis(6300));
+        let longest = StoredConfig {
+            request_timeout_ms: Some(300_000),
+            max_retries: Some(10),
+            ..StoredConfig::default()
+        };
+        assert_eq!(longest.deadline(), Duration::from_secs(300));
     }
 
     #[test]

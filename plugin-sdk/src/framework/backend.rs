@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -17,6 +18,7 @@ use super::response::Response;
 type Hook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
 type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync>;
 type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
+type DeadlineHook<S> = Arc<dyn Fn(&S) -> Duration + Send + Sync>;
 
 /// Paths with special treatment by the host (see Vault's `logical.Paths`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub struct Backend<S> {
     initialize: Option<Hook<S>>,
     cleanup: Option<CleanupHook<S>>,
     invalidate: Option<InvalidateHook<S>>,
+    deadline: Option<DeadlineHook<S>>,
 }
 
 impl<S: Send + Sync + 'static> Backend<S> {
@@ -54,6 +57,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
             initialize: None,
             cleanup: None,
             invalidate: None,
+            deadline: None,
         }
     }
 
@@ -112,6 +116,17 @@ impl<S: Send + Sync + 'static> Backend<S> {
         self
     }
 
+    /// How long one request may take in all (read from the state when the request arrives):
+    /// past it the request ends with a 504, whatever its handler is waiting for.
+    #[must_use]
+    pub fn deadline<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&S) -> Duration + Send + Sync + 'static,
+    {
+        self.deadline = Some(Arc::new(hook));
+        self
+    }
+
     /// The shared state.
     pub fn state(&self) -> &Arc<S> {
         &self.state
@@ -139,8 +154,9 @@ impl<S: Send + Sync + 'static> Backend<S> {
         })
     }
 
-    /// Dispatches a request: route match, field decoding, the operation's handler. A panic in
-    /// the handler becomes a 500 error.
+    /// Dispatches a request: route match, field decoding, the operation's handler. A panic
+    /// anywhere in it (binding and decoding included) becomes a 500 error, never a dropped
+    /// stream.
     pub async fn handle(&self, mut req: Request) -> HandlerResult {
         match req.operation {
             // No canonical paths: the host keeps the original path.
@@ -149,36 +165,50 @@ impl<S: Send + Sync + 'static> Backend<S> {
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
         }
-        let path = std::mem::take(&mut req.path);
-        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
-        let handler = route
-            .handler(req.operation)
-            .ok_or(Error::UnsupportedOperation)?
-            .clone();
-        route.bind(&mut req, &captures, true)?;
-        drop(captures);
-        req.path = path;
-        let state = self.state.clone();
-        guard(async move { handler(req, state).await }).await?
+        let deadline = self.deadline.as_ref().map(|hook| hook(&self.state));
+        let run = guard(async move {
+            let path = std::mem::take(&mut req.path);
+            let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+            let handler = route
+                .handler(req.operation)
+                .ok_or(Error::UnsupportedOperation)?
+                .clone();
+            route.bind(&mut req, &captures, true)?;
+            drop(captures);
+            req.path = path;
+            handler(req, self.state.clone()).await
+        });
+        match deadline {
+            None => run.await?,
+            Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
+                Error::upstream(
+                    504,
+                    format!(
+                        "the request did not complete within its deadline of {}",
+                        seconds(limit)
+                    ),
+                )
+            })??,
+        }
     }
 
     /// Runs the route's existence check: `Ok(None)` when the route has none (or the input
     /// does not decode, which the request itself then reports).
     pub async fn exists(&self, mut req: Request) -> Result<Option<bool>, Error> {
-        let path = std::mem::take(&mut req.path);
-        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
-        let Some(check) = route.existence.clone() else {
-            return Ok(None);
-        };
-        if route.bind(&mut req, &captures, false).is_err() {
-            return Ok(None);
-        }
-        drop(captures);
-        req.path = path;
-        let state = self.state.clone();
-        guard(async move { check(req, state).await })
-            .await?
-            .map(Some)
+        guard(async move {
+            let path = std::mem::take(&mut req.path);
+            let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+            let Some(check) = route.existence.clone() else {
+                return Ok(None);
+            };
+            if route.bind(&mut req, &captures, false).is_err() {
+                return Ok(None);
+            }
+            drop(captures);
+            req.path = path;
+            check(req, self.state.clone()).await.map(Some)
+        })
+        .await?
     }
 
     fn help_response(&self, path: &str) -> Response {
@@ -211,6 +241,15 @@ impl<S: Send + Sync + 'static> Backend<S> {
                 tracing::error!(key, "invalidate hook panicked");
             }
         }
+    }
+}
+
+/// `12s`, `1.5s`: a duration as people read it.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
     }
 }
 
@@ -331,6 +370,33 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_504() {
+        let b = Backend::new(Arc::new(State { prefix: "p".into() }))
+            .path(Path::new("slow").read(|_, _| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(None)
+            }))
+            .path(Path::new("quick").read(|_, _| async { Ok(None) }))
+            .deadline(|_| Duration::from_millis(50));
+        let storage: Arc<dyn crate::storage::Storage> = Arc::new(InMemoryStorage::new());
+        let slow = b
+            .handle(Request::new(
+                Operation::Read,
+                "slow",
+                Map::new(),
+                storage.clone(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(slow.http_status(), 504);
+        assert!(slow.to_string().contains("deadline"), "{slow}");
+        let quick = b
+            .handle(Request::new(Operation::Read, "quick", Map::new(), storage))
+            .await;
+        assert!(quick.is_ok());
     }
 
     #[tokio::test]

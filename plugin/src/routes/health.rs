@@ -8,9 +8,9 @@ use onepassword_connect::{ConnectError, RetryPolicy};
 use serde_json::{Value, json};
 use vault_plugin_sdk::{HandlerResult, Path, Request, Response};
 
-use crate::backend::{Engine, VERSION};
-use crate::error::scrub;
-use crate::routes::{live, object};
+use crate::engine::{Engine, VERSION};
+use crate::render::object;
+use crate::routes::live;
 
 /// Longest a health probe waits for Connect.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,7 +33,7 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
             ]))));
         }
     };
-    let token = live.config.token.as_str();
+    let token = &live.config.token;
     // One quick attempt each: a health check must answer promptly even when Connect hangs.
     let probe = live
         .client
@@ -41,7 +41,7 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .with_retry(RetryPolicy::none());
     let (heartbeat, health, vaults) =
         tokio::join!(probe.heartbeat(), probe.health(), probe.list_vaults(None));
-    let describe = |e: &ConnectError| scrub(e.to_string(), token);
+    let describe = |e: &ConnectError| token.excerpt(&e.to_string());
     let token_valid = match &vaults {
         Ok(_) => json!(true),
         Err(ConnectError::Unauthorized(api)) if api.http_status == 401 => json!(false),

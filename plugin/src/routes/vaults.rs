@@ -5,8 +5,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use vault_plugin_sdk::{Field, HandlerResult, Path, Request};
 
-use crate::backend::Engine;
-use crate::routes::{captured, list_response, live, object, respond, segment, timestamp};
+use crate::engine::Engine;
+use crate::render::{object, timestamp};
+use crate::routes::{captured, list_response, live, respond, segment};
 
 /// `vaults/`.
 pub fn list_path() -> Path<Engine> {
