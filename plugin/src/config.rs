@@ -27,6 +27,10 @@ pub const MAX_RETRIES_LIMIT: u32 = 10;
 /// longer): below OpenBao's default 90 s request limit, so the caller gets the engine's 504
 /// rather than the server abandoning the request.
 pub const MAX_DEADLINE: Duration = Duration::from_secs(30);
+/// Shortest deadline: a config write runs under the deadline of the config it replaces, and
+/// its checks (heartbeat and token, up to 5 s each) must fit even when that config was
+/// impatient, or a slow Connect could make the config impossible to correct.
+pub const MIN_DEADLINE: Duration = Duration::from_secs(15);
 /// Largest accepted item cache TTL.
 pub const MAX_ITEM_CACHE_TTL: Duration = Duration::from_secs(3600);
 
@@ -99,14 +103,17 @@ impl StoredConfig {
     }
 
     /// How long one Vault request may take in all: one Connect call with all its retries and
-    /// backoffs, capped at [`MAX_DEADLINE`] (or one attempt, if that is longer).
+    /// backoffs, at least [`MIN_DEADLINE`] and at most [`MAX_DEADLINE`] (or one attempt, if
+    /// that is longer).
     pub fn deadline(&self) -> Duration {
         let policy = RetryPolicy {
             max_retries: self.max_retries(),
             ..RetryPolicy::default()
         };
         let cap = MAX_DEADLINE.max(self.request_timeout());
-        policy.worst_case(self.request_timeout()).min(cap)
+        policy
+            .worst_case(self.request_timeout())
+            .clamp(MIN_DEADLINE, cap)
     }
 
     /// How long items may be served from the cache (zero: not at all).
@@ -203,13 +210,13 @@ mod tests {
             max_retries: Some(0),
             ..StoredConfig::default()
         };
-        assert_eq!(quick.deadline(), Duration::from_secs(1));
-        let two = StoredConfig {
-            request_timeout_ms: Some(2000),
+        assert_eq!(quick.deadline(), MIN_DEADLINE);
+        let between = StoredConfig {
+            request_timeout_ms: Some(6000),
             max_retries: Some(2),
             ..StoredConfig::default()
         };
-        assert_eq!(two.deadline(), Duration::from_millis(6300));
+        assert_eq!(between.deadline(), Duration::from_millis(18_300));
         let longest = StoredConfig {
             request_timeout_ms: Some(300_000),
             max_retries: Some(10),
