@@ -26,7 +26,7 @@ pub mod filter;
 pub mod model;
 mod token;
 
-pub use client::Client;
+pub use client::{Client, MAX_UPSTREAM_TEXT};
 pub use config::{ClientConfig, RetryPolicy};
-pub use error::{ApiError, ConnectError};
+pub use error::{ApiError, ConnectError, excerpt};
 pub use token::ConnectToken;

@@ -42,7 +42,9 @@ pub fn from_connect(action: &str, host: &str, token: &str, error: &ConnectError)
     let detail = scrub(error.to_string(), token);
     let message = |text: String| format!("{action}: {text}");
     match error {
-        ConnectError::Unreachable { .. } | ConnectError::BadResponse(_) => {
+        ConnectError::Unreachable { .. }
+        | ConnectError::BadResponse(_)
+        | ConnectError::ResponseTooLarge { .. } => {
             Error::upstream(502, message(with_host(detail, host)))
         }
         ConnectError::Timeout { .. } => Error::upstream(504, message(with_host(detail, host))),
