@@ -17,6 +17,8 @@ use super::response::Response;
 type Hook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
 type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync>;
 type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
+type ResolveHook<S> =
+    Arc<dyn Fn(Arc<S>, Request) -> BoxFuture<'static, Result<Option<String>, Error>> + Send + Sync>;
 
 /// Paths with special treatment by the host (see Vault's `logical.Paths`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub struct Backend<S> {
     initialize: Option<Hook<S>>,
     cleanup: Option<CleanupHook<S>>,
     invalidate: Option<InvalidateHook<S>>,
+    resolve_path: Option<ResolveHook<S>>,
 }
 
 impl<S: Send + Sync + 'static> Backend<S> {
@@ -54,6 +57,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
             initialize: None,
             cleanup: None,
             invalidate: None,
+            resolve_path: None,
         }
     }
 
@@ -112,6 +116,27 @@ impl<S: Send + Sync + 'static> Backend<S> {
         self
     }
 
+    /// Maps a request path to its canonical path, for hosts that ask (OpenBao 2.7's
+    /// `resolve-path` operation, sent before every routed request): the host then checks the
+    /// caller's policies against the canonical path and routes the request there. The hook gets
+    /// the request (path and storage; its body is not decoded) and answers `Some(canonical)`, or
+    /// `None` to keep the path as sent; an error fails the whole request with that error.
+    /// Without a hook every path is kept as sent.
+    #[must_use]
+    pub fn on_resolve_path<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<String>, Error>> + Send + 'static,
+    {
+        self.resolve_path = Some(Arc::new(move |state, req| Box::pin(hook(state, req))));
+        self
+    }
+
+    /// Whether the backend canonicalises paths (has an [`Backend::on_resolve_path`] hook).
+    pub fn resolves_paths(&self) -> bool {
+        self.resolve_path.is_some()
+    }
+
     /// The shared state.
     pub fn state(&self) -> &Arc<S> {
         &self.state
@@ -143,8 +168,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
     /// the handler becomes a 500 error.
     pub async fn handle(&self, mut req: Request) -> HandlerResult {
         match req.operation {
-            // No canonical paths: the host keeps the original path.
-            Operation::ResolvePath => return Err(Error::UnsupportedPath),
+            Operation::ResolvePath => return self.resolve(req).await,
             Operation::Rollback => return Ok(None),
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
@@ -179,6 +203,23 @@ impl<S: Send + Sync + 'static> Backend<S> {
         guard(async move { check(req, state).await })
             .await?
             .map(Some)
+    }
+
+    /// Answers `resolve-path`: `{"path": canonical}`, or "unsupported path", which makes the
+    /// host keep the path as sent.
+    async fn resolve(&self, req: Request) -> HandlerResult {
+        let Some(hook) = self.resolve_path.clone() else {
+            return Err(Error::UnsupportedPath);
+        };
+        let state = self.state.clone();
+        match guard(async move { hook(state, req).await }).await?? {
+            Some(path) => {
+                let mut data = Map::with_capacity(1);
+                data.insert("path".into(), Value::String(path));
+                Ok(Some(Response::with_data(data)))
+            }
+            None => Err(Error::UnsupportedPath),
+        }
     }
 
     fn help_response(&self, path: &str) -> Response {
@@ -331,6 +372,29 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_resolve_hook_answers_canonical_paths() {
+        let b = backend().on_resolve_path(|state: Arc<State>, req: Request| async move {
+            match req.path.strip_prefix("alias/") {
+                Some("boom") => panic!("kaboom"),
+                Some("gone") => Err(Error::not_found("no such alias")),
+                Some(name) => Ok(Some(format!("items/{}{name}", state.prefix.len()))),
+                None => Ok(None),
+            }
+        });
+        assert!(b.resolves_paths());
+        assert!(!backend().resolves_paths());
+        let resolve = |path: &str| b.handle(request(Operation::ResolvePath, path, json!({})));
+        let canonical = resolve("alias/abc").await.unwrap().unwrap();
+        assert_eq!(canonical.data.unwrap()["path"], json!("items/2abc"));
+        assert_eq!(
+            resolve("items/abc").await.unwrap_err(),
+            Error::UnsupportedPath
+        );
+        assert_eq!(resolve("alias/gone").await.unwrap_err().http_status(), 404);
+        assert_eq!(resolve("alias/boom").await.unwrap_err().http_status(), 500);
     }
 
     #[tokio::test]
