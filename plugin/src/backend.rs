@@ -97,7 +97,9 @@ pub fn build_client(
             },
             ..RetryPolicy::default()
         })
-        .with_user_agent(user_agent());
+        .with_user_agent(user_agent())
+        .with_max_response_size(config.max_response_size())
+        .with_max_file_size(config.max_file_size());
     if let Some(pem) = &config.ca_certificate {
         client_config = client_config.with_ca_certificate_pem(pem.as_bytes().to_vec());
     }
