@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use onepassword_connect::{Client, ClientConfig, RetryPolicy};
 use vault_plugin_sdk::{Backend, Error, SetupContext, SpecialPaths, Storage, StorageExt};
 
+use crate::canonical::Directory;
 use crate::config::{STORAGE_KEY, StoredConfig};
 use crate::error::{from_connect, not_configured};
 use crate::resolve::{ItemCache, NameCache};
@@ -47,6 +48,8 @@ pub struct Live {
     pub names: NameCache,
     /// Items by id, when `item_cache_ttl` is set.
     pub items: ItemCache,
+    /// Canonical names of vaults and items, for `resolve-path`.
+    pub directory: Directory,
 }
 
 impl Live {
@@ -66,6 +69,7 @@ impl Live {
             client,
             names: NameCache::default(),
             items,
+            directory: Directory::default(),
         })
     }
 
@@ -163,6 +167,15 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
         .path(routes::files::list_path())
         .path(routes::files::read_path())
         .path(routes::health::path())
+        .on_resolve_path(
+            |engine: Arc<Engine>, req: vault_plugin_sdk::Request| async move {
+                // Without a usable config the path stays as sent and the request reports why.
+                let Ok(live) = engine.live(req.storage().as_ref()).await else {
+                    return Ok(None);
+                };
+                live.canonical_path(&req.path).await
+            },
+        )
         .on_invalidate(|engine: &Engine, key: &str| {
             if key == STORAGE_KEY {
                 tracing::debug!("config changed on another node: dropping the cached client");

@@ -10,7 +10,8 @@ use crate::backend::Engine;
 use crate::error::bad_field;
 use crate::item_body::{ITEM_KEYS, PATCH_KEYS, build_item, patch_ops};
 use crate::routes::{
-    captured, go_time, list_response, live, object, param_warnings, respond, segment, timestamp,
+    captured, go_time, list_response, live, object, object_segment, param_warnings, respond,
+    timestamp,
 };
 
 const VAULT_HELP: &str = "Specifies the vault: its id, or its name (URL-encoded).";
@@ -33,7 +34,7 @@ fn body_fields(path: Path<Engine>) -> Path<Engine> {
 /// `vaults/<v>/items/<i>`.
 pub fn item_path() -> Path<Engine> {
     body_fields(
-        Path::new(format!("vaults/{}/items/{}", segment("vault"), segment("id")))
+        Path::new(format!("vaults/{}/items/{}", object_segment("vault"), object_segment("id")))
             .field(Field::string("vault").description(VAULT_HELP))
             .field(Field::string("id").description(ITEM_HELP)),
     )
@@ -61,7 +62,7 @@ pub fn item_path() -> Path<Engine> {
 /// `vaults/<v>/items/`.
 pub fn collection_path() -> Path<Engine> {
     body_fields(
-        Path::new(format!("vaults/{}/items/?", segment("vault")))
+        Path::new(format!("vaults/{}/items/?", object_segment("vault")))
             .field(Field::string("vault").description(VAULT_HELP)),
     )
     .synopsis("Allows for creating an item or listing items for a 1Password Vault.")

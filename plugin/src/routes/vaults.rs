@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use vault_plugin_sdk::{Field, HandlerResult, Path, Request};
 
 use crate::backend::Engine;
-use crate::routes::{captured, list_response, live, object, respond, segment, timestamp};
+use crate::routes::{captured, list_response, live, object, object_segment, respond, timestamp};
 
 /// `vaults/`.
 pub fn list_path() -> Path<Engine> {
@@ -18,7 +18,7 @@ pub fn list_path() -> Path<Engine> {
 
 /// `vaults/<v>`.
 pub fn read_path() -> Path<Engine> {
-    Path::new(format!("vaults/{}", segment("vault")))
+    Path::new(format!("vaults/{}", object_segment("vault")))
         .field(
             Field::string("vault")
                 .description("Specifies the vault: its id, or its name (URL-encoded)."),
