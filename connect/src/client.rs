@@ -11,6 +11,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
+use crate::base_url::BaseUrl;
 use crate::config::{ClientConfig, RetryPolicy};
 use crate::error::{ApiError, ConnectError, excerpt};
 use crate::filter::Filter;
@@ -104,7 +105,7 @@ impl Client {
             ConnectError::InvalidConfig(format!("invalid User-Agent {:?}", config.user_agent))
         })?;
 
-        let loopback = is_loopback(&url);
+        let loopback = url.is_loopback();
         let builder = || {
             let builder = reqwest::Client::builder()
                 .user_agent(user_agent.clone())
@@ -610,40 +611,13 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<B
     Ok(body.freeze())
 }
 
-/// Checks and normalises the base URL: http(s) only, no query or fragment, trailing slashes
-/// removed (so `https://h/` + `/v1/…` never gives `//v1`). Returns (parsed URL, base, host for
-/// messages).
-fn normalize_base_url(raw: &str) -> Result<(url::Url, String, String), ConnectError> {
-    let invalid = |why: &str| ConnectError::InvalidConfig(format!("Connect URL {raw:?} {why}"));
-    let url = url::Url::parse(raw.trim()).map_err(|err| invalid(&format!("is invalid: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("must start with http:// or https://"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not contain credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("must not contain a query or fragment"));
-    }
-    let base = url.as_str().trim_end_matches('/').to_owned();
-    let host = url.origin().ascii_serialization();
+/// Checks and normalises the base URL through [`BaseUrl`]. Returns (parsed URL, base, host
+/// for messages).
+fn normalize_base_url(raw: &str) -> Result<(BaseUrl, String, String), ConnectError> {
+    let url = BaseUrl::parse(raw).map_err(|err| ConnectError::InvalidConfig(err.to_string()))?;
+    let base = url.as_str().to_owned();
+    let host = url.origin().to_owned();
     Ok((url, base, host))
-}
-
-/// Whether the URL points at this machine (`localhost` or a loopback address).
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 fn filter_query(filter: Option<&Filter>) -> Vec<(&'static str, &str)> {

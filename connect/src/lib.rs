@@ -3,6 +3,7 @@
 //! - [`model`]: serde types (vaults, items, fields, files, patch operations, errors, activity).
 //! - [`Client`] + [`ClientConfig`]: the async reqwest client; errors are [`ConnectError`].
 //! - [`ConnectToken`]: the bearer token, never printed.
+//! - [`BaseUrl`]: the one check of a Connect URL.
 //! - [`filter`]: `title eq "…"` and friends for the list endpoints.
 //!
 //! The client keeps one pooled connection set per [`Client`] (clone it freely), applies
@@ -19,6 +20,7 @@
 //! # let _ = item; Ok(()) }
 //! ```
 
+mod base_url;
 mod client;
 mod config;
 mod error;
@@ -26,6 +28,7 @@ pub mod filter;
 pub mod model;
 mod token;
 
+pub use base_url::{BaseUrl, UrlError};
 pub use client::{Client, MAX_UPSTREAM_TEXT};
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{ApiError, ConnectError, excerpt};

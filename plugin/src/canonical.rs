@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use vault_plugin_sdk::Error;
 
-use crate::backend::Live;
+use crate::engine::Live;
 use crate::resolve::{duplicates_warning, is_uuid, oldest_index};
 
 /// How long the vault listing is trusted (as long as a vault name → id answer).

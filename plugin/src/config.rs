@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use onepassword_connect::BaseUrl;
 use serde::{Deserialize, Serialize};
 
 /// Storage key of the configuration (the Go plugin's key).
@@ -151,54 +152,23 @@ pub struct HostError {
     pub reason: String,
 }
 
-/// Checks a Connect host and returns it normalised (trimmed, no trailing `/`) plus a warning
-/// for plain http to a host that is not the local machine.
+/// Checks a Connect host (with the connect crate's [`BaseUrl`], the one check of Connect URLs)
+/// and returns it normalised (trimmed, no trailing `/`) plus a warning for plain http to a host
+/// that is not the local machine.
 pub fn validate_host(raw: &str) -> Result<(String, Option<String>), HostError> {
-    let fail = |reason: &str| HostError {
+    let url = BaseUrl::parse(raw).map_err(|e| HostError {
         host: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let trimmed = raw.trim().trim_end_matches('/');
-    if trimmed.is_empty() {
-        return Err(fail("it is empty"));
-    }
-    let url = url::Url::parse(trimmed).map_err(|e| {
-        fail(&format!(
-            "not a URL ({e}); give the scheme, e.g. https://connect.example.com:8443"
-        ))
+        reason: e.reason,
     })?;
-    let scheme = url.scheme();
-    if scheme != "http" && scheme != "https" {
-        return Err(fail(&format!(
-            "the scheme must be http or https, not {scheme:?} (e.g. https://{trimmed})"
-        )));
-    }
-    let Some(host) = url.host() else {
-        return Err(fail("it has no host name"));
-    };
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(fail("credentials in the URL are not supported"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(fail("a query or fragment is not allowed"));
-    }
-    let warning = (scheme == "http" && !is_loopback(&host)).then(|| {
+    let warning = (!url.is_https() && !url.is_loopback()).then(|| {
         format!(
-            "op_connect_host uses plain http to {host}: the Connect token travels unencrypted; use https"
+            "op_connect_host uses plain http to {}: the Connect token travels unencrypted; use https",
+            url.origin()
         )
     });
-    Ok((trimmed.to_owned(), warning))
-}
-
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(name) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name.to_ascii_lowercase().ends_with(".localhost")
-        }
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
+    // The text as written (minus slashes), not the URL crate's spelling: it is shown back on
+    // reads and compared on later writes.
+    Ok((raw.trim().trim_end_matches('/').to_owned(), warning))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Request bodies → Connect items and patches.
 //!
-//! The reference plugin's weak decoding lives here and nowhere else:
+//! The reference plugin's weak decoding of item bodies, on the SDK's weak decoder
+//! (`vault_plugin_sdk::framework::field`):
 //! - `fields` / `sections` may be a list, a single object (a one-element list), an empty object or
 //!   `null` (no elements), or a string holding any of those as JSON — what the CLI sends for
 //!   `fields=@fields.json`;
@@ -15,6 +16,9 @@ use onepassword_connect::model::{
 };
 use serde_json::{Map, Value};
 use vault_plugin_sdk::Error;
+use vault_plugin_sdk::framework::field::{
+    FieldType as Weak, FieldValue, decode, decode_object_list,
+};
 
 use crate::error::bad_field;
 
@@ -218,68 +222,58 @@ pub fn parse_category(text: &str) -> Result<ItemCategory, Error> {
         })
 }
 
-/// The elements of a list-valued body key, weakly: see the module documentation.
-fn objects<'a>(
-    raw: Option<&'a Value>,
-    name: &str,
-) -> Result<std::borrow::Cow<'a, [Map<String, Value>]>, Error> {
-    use std::borrow::Cow;
+/// The elements of a list-valued body key, weakly (the SDK's object list: see the module
+/// documentation); a bad element is named by its index.
+fn objects(raw: Option<&Value>, name: &str) -> Result<Vec<Map<String, Value>>, Error> {
     let Some(raw) = raw else {
-        return Ok(Cow::Owned(Vec::new()));
+        return Ok(Vec::new());
     };
-    let parsed;
-    let raw = match raw {
-        Value::String(text) if text.trim().is_empty() => return Ok(Cow::Owned(Vec::new())),
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).map_err(|_| {
-                bad_field(
-                    name,
-                    format!(
-                        "expected a list of objects (or JSON text of one), got the string {:?}",
-                        preview(text)
-                    ),
-                )
-            })?;
-            if parsed.is_string() {
-                return Err(bad_field(name, "expected a list of objects, got a string"));
-            }
-            &parsed
-        }
-        other => other,
-    };
-    let elements: Vec<Map<String, Value>> = match raw {
-        Value::Null => Vec::new(),
-        Value::Object(map) if map.is_empty() => Vec::new(),
-        Value::Object(map) => vec![map.clone()],
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::Object(map) => Ok(map.clone()),
-                other => Err(bad_field(
-                    &format!("{name}[{i}]"),
-                    format!("expected an object, got {}", kind(other)),
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        other => {
-            return Err(bad_field(
-                name,
-                format!("expected a list of objects, got {}", kind(other)),
-            ));
-        }
-    };
-    Ok(Cow::Owned(elements))
+    decode_object_list(raw).map_err(|e| match e.index {
+        Some(index) => bad_field(&format!("{name}[{index}]"), e.reason),
+        None => bad_field(name, e.reason),
+    })
 }
 
-fn preview(text: &str) -> String {
-    let mut short: String = text.chars().take(40).collect();
-    if short.len() < text.len() {
-        short.push('…');
+/// One value decoded by the SDK as `kind`, or a 400 naming `name`.
+fn weak(kind: Weak, value: &Value, name: &str) -> Result<FieldValue, Error> {
+    decode(kind, value).map_err(|why| bad_field(name, why))
+}
+
+/// A scalar as text (numbers and booleans weakly); `null` and absent are `None`.
+fn scalar(value: Option<&Value>, name: &str) -> Result<Option<String>, Error> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match weak(Weak::String, value, name)? {
+            FieldValue::String(text) => Ok(Some(text)),
+            _ => Err(bad_field(name, "expected a string")),
+        },
     }
-    short
 }
 
+fn string_at(map: &Map<String, Value>, key: &str, name: &str) -> Result<Option<String>, Error> {
+    scalar(map.get(key), name)
+}
+
+/// A list of strings: a list, JSON text of one, or comma-separated text.
+fn strings(value: &Value, name: &str) -> Result<Vec<String>, Error> {
+    match weak(Weak::StringSlice, value, name)? {
+        FieldValue::StringSlice(items) => Ok(items),
+        _ => Err(bad_field(name, "expected a list of strings")),
+    }
+}
+
+/// A boolean, weakly; `null` and absent are `false`.
+fn boolean(value: Option<&Value>, name: &str) -> Result<bool, Error> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(value) => match weak(Weak::Bool, value, name)? {
+            FieldValue::Bool(b) => Ok(b),
+            _ => Err(bad_field(name, "expected a boolean")),
+        },
+    }
+}
+
+/// What a JSON value is, for messages.
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -288,69 +282,6 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
-    }
-}
-
-/// A scalar as text (numbers and booleans weakly); `null` and absent are `None`.
-fn scalar(value: Option<&Value>, name: &str) -> Result<Option<String>, Error> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(other) => Err(bad_field(
-            name,
-            format!("expected a string, got {}", kind(other)),
-        )),
-    }
-}
-
-fn string_at(map: &Map<String, Value>, key: &str, name: &str) -> Result<Option<String>, Error> {
-    scalar(map.get(key), name)
-}
-
-fn strings(value: &Value, name: &str) -> Result<Vec<String>, Error> {
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                scalar(Some(item), &format!("{name}[{i}]"))?
-                    .ok_or_else(|| bad_field(&format!("{name}[{i}]"), "must not be null"))
-            })
-            .collect(),
-        Value::String(text) => {
-            if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) {
-                return strings(&Value::Array(items), name);
-            }
-            Ok(text
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect())
-        }
-        other => Err(bad_field(
-            name,
-            format!("expected a list of strings, got {}", kind(other)),
-        )),
-    }
-}
-
-fn boolean(value: Option<&Value>, name: &str) -> Result<bool, Error> {
-    match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) => match s.trim() {
-            "" | "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
-            "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
-            _ => Err(bad_field(name, format!("cannot read {s:?} as a boolean"))),
-        },
-        Some(Value::Number(n)) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
-        Some(other) => Err(bad_field(
-            name,
-            format!("expected a boolean, got {}", kind(other)),
-        )),
     }
 }
 
@@ -422,15 +353,12 @@ fn recipe(object: &Map<String, Value>, name: &str) -> Result<GeneratorRecipe, Er
     let length = match object.get("length") {
         None | Some(Value::Null) => None,
         Some(value) => {
-            let number = match value {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            let number = number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-                bad_field(&format!("{name}.length"), "expected a positive integer")
-            })?;
-            Some(number)
+            let name = format!("{name}.length");
+            let positive = || bad_field(&name, "expected a positive integer");
+            match weak(Weak::Int, value, &name)? {
+                FieldValue::Int(n) => Some(u32::try_from(n).map_err(|_| positive())?),
+                _ => return Err(positive()),
+            }
         }
     };
     let character_sets = match object.get("characterSets") {

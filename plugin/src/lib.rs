@@ -2,8 +2,10 @@
 //! `vault-plugin-secrets-onepassword` that forwards Vault/OpenBao requests on `op/` to a
 //! 1Password Connect server.
 //!
-//! - [`backend`]: the route table and the mount's shared state (config, client, caches).
+//! - [`backend`]: the route table.
+//! - [`engine`]: the mount's shared state (config, client, caches), built from storage.
 //! - [`routes`]: one module per route family.
+//! - [`render`]: Connect objects → response JSON.
 //! - [`resolve`]: vault names and item titles → ids, with the self-checking cache.
 //! - [`canonical`]: the canonical path of a request (`resolve-path`), so that policies hold.
 //! - [`item_body`]: request bodies → Connect items and patches (the weak decoding).
@@ -13,7 +15,9 @@
 pub mod backend;
 pub mod canonical;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod item_body;
+pub mod render;
 pub mod resolve;
 pub mod routes;

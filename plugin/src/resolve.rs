@@ -24,8 +24,8 @@ use onepassword_connect::filter::Filter;
 use onepassword_connect::model::Item;
 use vault_plugin_sdk::Error;
 
-use crate::backend::Live;
 use crate::canonical::Spelling;
+use crate::engine::Live;
 
 /// How long a vault name → id answer is trusted.
 pub const VAULT_NAME_TTL: Duration = Duration::from_secs(30);

@@ -188,7 +188,7 @@ fn loopback_hosts_are_recognised_for_the_proxy_bypass() {
         ("http://localhost.example.com", false),
     ] {
         let (url, _, _) = normalize_base_url(raw).unwrap();
-        assert_eq!(is_loopback(&url), loopback, "{raw}");
+        assert_eq!(url.is_loopback(), loopback, "{raw}");
     }
 }
 

@@ -164,8 +164,9 @@ impl<S: Send + Sync + 'static> Backend<S> {
         })
     }
 
-    /// Dispatches a request: route match, field decoding, the operation's handler. A panic in
-    /// the handler becomes a 500 error.
+    /// Dispatches a request: route match, field decoding, the operation's handler. A panic
+    /// anywhere in it (binding and decoding included) becomes a 500 error, never a dropped
+    /// stream.
     pub async fn handle(&self, mut req: Request) -> HandlerResult {
         match req.operation {
             Operation::ResolvePath => return self.resolve(req).await,
@@ -173,36 +174,38 @@ impl<S: Send + Sync + 'static> Backend<S> {
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
         }
-        let path = std::mem::take(&mut req.path);
-        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
-        let handler = route
-            .handler(req.operation)
-            .ok_or(Error::UnsupportedOperation)?
-            .clone();
-        route.bind(&mut req, &captures, true)?;
-        drop(captures);
-        req.path = path;
-        let state = self.state.clone();
-        guard(async move { handler(req, state).await }).await?
+        guard(async move {
+            let path = std::mem::take(&mut req.path);
+            let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+            let handler = route
+                .handler(req.operation)
+                .ok_or(Error::UnsupportedOperation)?
+                .clone();
+            route.bind(&mut req, &captures, true)?;
+            drop(captures);
+            req.path = path;
+            handler(req, self.state.clone()).await
+        })
+        .await?
     }
 
     /// Runs the route's existence check: `Ok(None)` when the route has none (or the input
     /// does not decode, which the request itself then reports).
     pub async fn exists(&self, mut req: Request) -> Result<Option<bool>, Error> {
-        let path = std::mem::take(&mut req.path);
-        let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
-        let Some(check) = route.existence.clone() else {
-            return Ok(None);
-        };
-        if route.bind(&mut req, &captures, false).is_err() {
-            return Ok(None);
-        }
-        drop(captures);
-        req.path = path;
-        let state = self.state.clone();
-        guard(async move { check(req, state).await })
-            .await?
-            .map(Some)
+        guard(async move {
+            let path = std::mem::take(&mut req.path);
+            let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
+            let Some(check) = route.existence.clone() else {
+                return Ok(None);
+            };
+            if route.bind(&mut req, &captures, false).is_err() {
+                return Ok(None);
+            }
+            drop(captures);
+            req.path = path;
+            check(req, self.state.clone()).await.map(Some)
+        })
+        .await?
     }
 
     /// Answers `resolve-path`: `{"path": canonical}`, or "unsupported path", which makes the

@@ -19,8 +19,13 @@ pub enum FieldType {
     Duration,
     /// A JSON object; a string holding a JSON object is accepted.
     Map,
-    /// A list of strings; a comma-separated string is split (and trimmed).
+    /// A list of strings; a string holding a JSON list of strings is that list, any other
+    /// string is split at commas (and trimmed), a lone number or boolean is a one-element list.
     StringSlice,
+    /// A list of JSON objects: a list, a single object (one element), an empty object or `null`
+    /// (no elements), or a string holding any of those as JSON — what a CLI sends for
+    /// `key=@file.json`.
+    ObjectList,
     /// Any JSON value, untouched.
     Json,
 }
@@ -40,6 +45,8 @@ pub enum FieldValue {
     Map(Map<String, Value>),
     /// Decoded [`FieldType::StringSlice`].
     StringSlice(Vec<String>),
+    /// Decoded [`FieldType::ObjectList`].
+    ObjectList(Vec<Map<String, Value>>),
     /// Decoded [`FieldType::Json`].
     Json(Value),
 }
@@ -89,6 +96,10 @@ impl Field {
     /// A [`FieldType::StringSlice`] field.
     pub fn string_slice(name: impl Into<String>) -> Self {
         Self::new(name, FieldType::StringSlice)
+    }
+    /// A [`FieldType::ObjectList`] field.
+    pub fn object_list(name: impl Into<String>) -> Self {
+        Self::new(name, FieldType::ObjectList)
     }
     /// A [`FieldType::Json`] field.
     pub fn json(name: impl Into<String>) -> Self {
@@ -168,7 +179,7 @@ pub fn decode(kind: FieldType, raw: &Value) -> Result<FieldValue, String> {
             Value::String(s) if s.trim().is_empty() => Ok(FieldValue::Map(Map::new())),
             Value::String(s) => match serde_json::from_str::<Value>(s) {
                 Ok(Value::Object(map)) => Ok(FieldValue::Map(map)),
-                _ => Err(format!("{s:?} is not a JSON object")),
+                _ => Err(format!("{:?} is not a JSON object", preview(s))),
             },
             _ => Err(wrong()),
         },
@@ -178,20 +189,102 @@ pub fn decode(kind: FieldType, raw: &Value) -> Result<FieldValue, String> {
                 .map(|item| scalar_text(item).ok_or_else(wrong))
                 .collect::<Result<Vec<_>, _>>()
                 .map(FieldValue::StringSlice),
-            Value::String(s) => Ok(FieldValue::StringSlice(
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|part| !part.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            )),
+            Value::String(s) => {
+                if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(s) {
+                    return decode(kind, &Value::Array(items));
+                }
+                Ok(FieldValue::StringSlice(
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|part| !part.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                ))
+            }
             Value::Number(_) | Value::Bool(_) => Ok(FieldValue::StringSlice(
                 scalar_text(raw).into_iter().collect(),
             )),
             _ => Err(wrong()),
         },
+        FieldType::ObjectList => decode_object_list(raw)
+            .map(FieldValue::ObjectList)
+            .map_err(|e| e.to_string()),
         FieldType::Json => Ok(FieldValue::Json(raw.clone())),
     }
+}
+
+/// Why a [`FieldType::ObjectList`] value did not decode, and which element (if one) is at fault,
+/// so callers can name it (`fields[2]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListError {
+    /// The offending element, when the list itself was fine.
+    pub index: Option<usize>,
+    /// Why, without the field name.
+    pub reason: String,
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "element {index}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// Decodes a [`FieldType::ObjectList`] value (see there for what is accepted).
+pub fn decode_object_list(raw: &Value) -> Result<Vec<Map<String, Value>>, ListError> {
+    let whole = |reason: String| ListError {
+        index: None,
+        reason,
+    };
+    let parsed;
+    let raw = match raw {
+        Value::String(text) if text.trim().is_empty() => return Ok(Vec::new()),
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text).map_err(|_| {
+                whole(format!(
+                    "expected a list of objects (or JSON text of one), got the string {:?}",
+                    preview(text)
+                ))
+            })?;
+            if parsed.is_string() {
+                return Err(whole("expected a list of objects, got a string".into()));
+            }
+            &parsed
+        }
+        other => other,
+    };
+    match raw {
+        Value::Null => Ok(Vec::new()),
+        Value::Object(map) if map.is_empty() => Ok(Vec::new()),
+        Value::Object(map) => Ok(vec![map.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Value::Object(map) => Ok(map.clone()),
+                other => Err(ListError {
+                    index: Some(index),
+                    reason: format!("expected an object, got {}", type_name(other)),
+                }),
+            })
+            .collect(),
+        other => Err(whole(format!(
+            "expected a list of objects, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+/// The start of a rejected text, so a huge value is not echoed whole in an error.
+pub(crate) fn preview(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut short: String = text.chars().take(SHOWN).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
 }
 
 fn decode_int(raw: &Value) -> Result<i64, String> {
@@ -208,7 +301,7 @@ fn decode_int(raw: &Value) -> Result<i64, String> {
         Value::String(s) => s
             .trim()
             .parse::<i64>()
-            .map_err(|_| format!("cannot parse {s:?} as an integer")),
+            .map_err(|_| format!("cannot parse {:?} as an integer", preview(s))),
         Value::Bool(b) => Ok(i64::from(*b)),
         other => Err(format!("expected integer, got {}", type_name(other))),
     }
@@ -222,7 +315,7 @@ fn decode_bool(raw: &Value) -> Result<bool, String> {
             "" => Ok(false),
             "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
             "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-            _ => Err(format!("cannot parse {s:?} as a boolean")),
+            _ => Err(format!("cannot parse {:?} as a boolean", preview(s))),
         },
         other => Err(format!("expected boolean, got {}", type_name(other))),
     }
@@ -230,14 +323,12 @@ fn decode_bool(raw: &Value) -> Result<bool, String> {
 
 fn decode_duration(raw: &Value) -> Result<Duration, String> {
     match raw {
-        Value::Number(n) => {
-            let secs = n.as_f64().unwrap_or(-1.0);
-            if secs >= 0.0 && secs.is_finite() {
-                Ok(Duration::from_secs_f64(secs))
-            } else {
-                Err(format!("{n} is not a valid duration"))
-            }
-        }
+        // Checked conversion: `from_secs_f64` panics on values too large for a Duration (1e20).
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|secs| *secs >= 0.0)
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .ok_or_else(|| format!("{n} is not a valid duration (seconds, at least 0)")),
         Value::String(s) => parse_duration(s.trim()),
         other => Err(format!("expected duration, got {}", type_name(other))),
     }
@@ -245,7 +336,7 @@ fn decode_duration(raw: &Value) -> Result<Duration, String> {
 
 /// Parses `"90"` (seconds) or Go-style `"1h30m"`, `"1.5s"`, `"300ms"`, `"2d"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("cannot parse {text:?} as a duration");
+    let invalid = || format!("cannot parse {:?} as a duration", preview(text));
     if text.is_empty() {
         return Ok(Duration::ZERO);
     }
@@ -327,6 +418,23 @@ mod tests {
         assert!(decode(FieldType::Duration, &json!("soon")).is_err());
         assert!(decode(FieldType::Duration, &json!("10x")).is_err());
         assert!(decode(FieldType::Duration, &json!(-1)).is_err());
+        // Out of range: an error, never a panic.
+        for huge in [
+            json!(1e20),
+            json!(1.7e308),
+            json!(u64::MAX),
+            json!(-0.5),
+            json!("1e20"),
+            json!("99999999999999999999h"),
+            json!("-1s"),
+            json!("NaN"),
+            json!("inf"),
+        ] {
+            assert!(decode(FieldType::Duration, &huge).is_err(), "{huge}");
+        }
+        assert!(decode(FieldType::Int, &json!(1e20)).is_err());
+        assert!(decode(FieldType::Int, &json!(u64::MAX)).is_err());
+        assert!(decode(FieldType::Int, &json!("99999999999999999999")).is_err());
     }
 
     #[test]
@@ -357,6 +465,31 @@ mod tests {
             decode(FieldType::Json, &json!([1, 2])),
             Ok(FieldValue::Json(json!([1, 2])))
         );
+    }
+
+    #[test]
+    fn string_slices_from_json_text() {
+        assert_eq!(
+            decode(FieldType::StringSlice, &json!("[\"a,b\", \"c\"]")),
+            Ok(FieldValue::StringSlice(vec!["a,b".into(), "c".into()]))
+        );
+        assert!(decode(FieldType::StringSlice, &json!("[{\"a\": 1}]")).is_err());
+    }
+
+    #[test]
+    fn object_lists_weakly() {
+        let list = |raw: Value| decode_object_list(&raw);
+        assert_eq!(list(json!([{"a": 1}, {}])).unwrap().len(), 2);
+        assert_eq!(list(json!({"a": 1})).unwrap().len(), 1);
+        assert!(list(json!({})).unwrap().is_empty());
+        assert!(list(json!(null)).unwrap().is_empty());
+        assert!(list(json!("  ")).unwrap().is_empty());
+        assert_eq!(list(json!("[{\"a\": 1}]")).unwrap()[0]["a"], json!(1));
+        assert_eq!(list(json!([{}, "x"])).unwrap_err().index, Some(1));
+        assert_eq!(list(json!("\"x\"")).unwrap_err().index, None);
+        assert_eq!(list(json!(12)).unwrap_err().index, None);
+        let long = "z".repeat(10_000);
+        assert!(list(json!(long)).unwrap_err().reason.len() < 200);
     }
 
     #[test]

@@ -231,6 +231,14 @@ impl Request {
         }
     }
 
+    /// An object-list field.
+    pub fn get_objects(&self, name: &str) -> Option<&[Map<String, Value>]> {
+        match self.get(name)? {
+            FieldValue::ObjectList(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// A raw JSON field.
     pub fn get_json(&self, name: &str) -> Option<&Value> {
         match self.get(name)? {

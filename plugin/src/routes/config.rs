@@ -8,13 +8,14 @@ use onepassword_connect::filter::Filter;
 use serde_json::json;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request, Response, StorageExt};
 
-use crate::backend::{Engine, build_client};
 use crate::config::{
     MAX_ITEM_CACHE_TTL, MAX_REQUEST_TIMEOUT, MAX_RETRIES_LIMIT, MAX_SIZE_LIMIT, MIN_SIZE_LIMIT,
     STORAGE_KEY, StoredConfig, validate_host,
 };
+use crate::engine::{Engine, build_client};
 use crate::error::{bad_field, scrub};
-use crate::routes::{object, param_warnings, respond};
+use crate::render::object;
+use crate::routes::{param_warnings, respond};
 
 /// How long the heartbeat check of a config write may take at most.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -291,9 +292,13 @@ async fn delete(req: Request, engine: Arc<Engine>) -> HandlerResult {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::backend::backend;
     use serde_json::{Map, Value};
-    use vault_plugin_sdk::{InMemoryStorage, Operation, Storage};
+    use vault_plugin_sdk::{Backend, InMemoryStorage, Operation, Storage};
+
+    /// The config route alone, dispatched through the SDK (binding and decoding included).
+    fn backend(engine: Arc<Engine>) -> Backend<Engine> {
+        Backend::new(engine).path(path())
+    }
 
     fn request(storage: &Arc<InMemoryStorage>, op: Operation, body: Value) -> Request {
         let Value::Object(map) = body else {

@@ -8,8 +8,8 @@ use onepassword_connect::model::FieldType;
 use serde_json::Value;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 
-use crate::backend::Engine;
-use crate::routes::items::field_json;
+use crate::engine::Engine;
+use crate::render::field_json;
 use crate::routes::{captured, list_response, live, object_segment, respond, segment};
 
 /// `vaults/<v>/items/<i>/fields/<f>`.

@@ -7,9 +7,9 @@ use onepassword_connect::model::File;
 use serde_json::{Value, json};
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 
-use crate::backend::{Engine, Live};
+use crate::engine::{Engine, Live};
+use crate::render::file_json;
 use crate::resolve::Found;
-use crate::routes::items::file_json;
 use crate::routes::{captured, list_response, live, object_segment, respond, segment};
 
 fn item_fields(path: Path<Engine>) -> Path<Engine> {

@@ -8,9 +8,10 @@ use onepassword_connect::{ConnectError, RetryPolicy};
 use serde_json::{Value, json};
 use vault_plugin_sdk::{HandlerResult, Path, Request, Response};
 
-use crate::backend::{Engine, VERSION};
+use crate::engine::{Engine, VERSION};
 use crate::error::scrub;
-use crate::routes::{live, object};
+use crate::render::object;
+use crate::routes::live;
 
 /// Longest a health probe waits for Connect.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,17 +2,14 @@
 
 use std::sync::Arc;
 
-use onepassword_connect::model::{Item, ItemCategory};
-use serde_json::{Map, Value, json};
-use vault_plugin_sdk::{Field, HandlerResult, Operation, Path, Request, Response};
+use serde_json::Value;
+use vault_plugin_sdk::{Field, HandlerResult, Operation, Path, Request};
 
-use crate::backend::Engine;
+use crate::engine::Engine;
 use crate::error::bad_field;
 use crate::item_body::{ITEM_KEYS, PATCH_KEYS, build_item, patch_ops};
-use crate::routes::{
-    captured, go_time, list_response, live, object, object_segment, param_warnings, respond,
-    timestamp,
-};
+use crate::render::{flat, flat_owned, full_item, written};
+use crate::routes::{captured, list_response, live, object_segment, param_warnings, respond};
 
 const VAULT_HELP: &str = "Specifies the vault: its id, or its name (URL-encoded).";
 const ITEM_HELP: &str = "Specifies the item: its id, or its title (URL-encoded).";
@@ -93,27 +90,6 @@ async fn list(req: Request, engine: Arc<Engine>) -> HandlerResult {
     Ok(list_response(entries, warning.into_iter().collect()))
 }
 
-/// The category as the reference reports it: unknown values read as `CUSTOM`.
-fn category_text(category: Option<&ItemCategory>) -> &str {
-    match category {
-        Some(ItemCategory::Other(_)) => "CUSTOM",
-        Some(known) => known.as_str(),
-        None => "",
-    }
-}
-
-/// The create/update/patch answer: `{ID, category, createdAt}` like the reference.
-fn written(item: &Item, warnings: Vec<String>) -> Response {
-    respond(
-        object([
-            ("ID", json!(item.id)),
-            ("category", json!(category_text(item.category.as_ref()))),
-            ("createdAt", json!(go_time(item.created_at))),
-        ]),
-        warnings,
-    )
-}
-
 async fn create(req: Request, engine: Arc<Engine>) -> HandlerResult {
     const ACTION: &str = "Unable to create item";
     let live = live(&req, &engine).await?;
@@ -127,7 +103,7 @@ async fn create(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .await
         .map_err(|e| live.fail(ACTION, &e))?;
     live.forget_item(&vault_id, &created.id, Some(&created.title));
-    Ok(Some(written(&created, warnings)))
+    Ok(Some(respond(written(&created), warnings)))
 }
 
 async fn replace(req: Request, engine: Arc<Engine>) -> HandlerResult {
@@ -147,7 +123,7 @@ async fn replace(req: Request, engine: Arc<Engine>) -> HandlerResult {
     let result = live.client.replace_item(&vault_id, &item_id, &item).await;
     live.forget_item(&vault_id, &item_id, Some(item_segment));
     let updated = result.map_err(|e| live.fail(ACTION, &e))?;
-    Ok(Some(written(&updated, warnings)))
+    Ok(Some(respond(written(&updated), warnings)))
 }
 
 async fn patch(req: Request, engine: Arc<Engine>) -> HandlerResult {
@@ -173,7 +149,7 @@ async fn patch(req: Request, engine: Arc<Engine>) -> HandlerResult {
     let result = live.client.patch_item(&vault_id, &item_id, &ops).await;
     live.forget_item(&vault_id, &item_id, Some(item_segment));
     let patched = result.map_err(|e| live.fail(ACTION, &e))?;
-    Ok(Some(written(&patched, warnings)))
+    Ok(Some(respond(written(&patched), warnings)))
 }
 
 async fn delete(req: Request, engine: Arc<Engine>) -> HandlerResult {
@@ -216,179 +192,4 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
         }
     };
     Ok(Some(respond(data, found.warnings)))
-}
-
-/// The reference's read: `label → value` for every field in order; later labels overwrite
-/// earlier ones, fields without a value read as `""`.
-pub(crate) fn flat(item: &Item) -> Map<String, Value> {
-    let mut data = Map::with_capacity(item.fields.len());
-    for field in &item.fields {
-        data.insert(
-            field.label.clone().unwrap_or_default(),
-            Value::String(field.value.clone().unwrap_or_default()),
-        );
-    }
-    data
-}
-
-/// [`flat`] consuming the item.
-fn flat_owned(item: Item) -> Map<String, Value> {
-    let mut data = Map::with_capacity(item.fields.len());
-    for field in item.fields {
-        data.insert(
-            field.label.unwrap_or_default(),
-            Value::String(field.value.unwrap_or_default()),
-        );
-    }
-    data
-}
-
-fn section_of(item: &Item, id: Option<&str>) -> Value {
-    let Some(id) = id.filter(|id| !id.is_empty()) else {
-        return Value::Null;
-    };
-    let label = item
-        .sections
-        .iter()
-        .find(|s| s.id == id)
-        .and_then(|s| s.label.clone());
-    json!({"id": id, "label": label})
-}
-
-/// One field with its metadata (also the answer of the field route).
-pub(crate) fn field_json(
-    item: &Item,
-    field: &onepassword_connect::model::Field,
-) -> Map<String, Value> {
-    let mut data = object([
-        ("id", json!(field.id)),
-        ("label", json!(field.label.clone().unwrap_or_default())),
-        ("value", json!(field.value.clone().unwrap_or_default())),
-        ("type", json!(field.field_type.as_str())),
-        (
-            "purpose",
-            json!(
-                field
-                    .purpose
-                    .as_ref()
-                    .map(|p| p.as_str())
-                    .unwrap_or_default()
-            ),
-        ),
-        (
-            "section",
-            section_of(item, field.section.as_ref().map(|s| s.id.as_str())),
-        ),
-    ]);
-    if let Some(totp) = &field.totp {
-        data.insert("totp".into(), json!(totp));
-    }
-    if let Some(entropy) = field.entropy {
-        data.insert("entropy".into(), json!(entropy));
-    }
-    data
-}
-
-/// File metadata (without content).
-pub(crate) fn file_json(
-    item: &Item,
-    file: &onepassword_connect::model::File,
-) -> Map<String, Value> {
-    object([
-        ("id", json!(file.id)),
-        ("name", json!(file.name)),
-        ("size", json!(file.size)),
-        (
-            "section",
-            section_of(item, file.section.as_ref().map(|s| s.id.as_str())),
-        ),
-    ])
-}
-
-fn full_item(item: &Item) -> Map<String, Value> {
-    object([
-        ("id", json!(item.id)),
-        ("title", json!(item.title)),
-        ("category", json!(category_text(item.category.as_ref()))),
-        ("vault", json!({"id": item.vault.id})),
-        ("tags", json!(item.tags)),
-        (
-            "urls",
-            Value::Array(
-                item.urls
-                    .iter()
-                    .map(|u| json!({"href": u.href, "label": u.label, "primary": u.primary}))
-                    .collect(),
-            ),
-        ),
-        (
-            "sections",
-            Value::Array(
-                item.sections
-                    .iter()
-                    .map(|s| json!({"id": s.id, "label": s.label}))
-                    .collect(),
-            ),
-        ),
-        (
-            "fields",
-            Value::Array(
-                item.fields
-                    .iter()
-                    .map(|f| Value::Object(field_json(item, f)))
-                    .collect(),
-            ),
-        ),
-        (
-            "files",
-            Value::Array(
-                item.files
-                    .iter()
-                    .map(|f| Value::Object(file_json(item, f)))
-                    .collect(),
-            ),
-        ),
-        ("favorite", json!(item.favorite)),
-        ("version", json!(item.version)),
-        ("created_at", timestamp(item.created_at)),
-        ("updated_at", timestamp(item.updated_at)),
-    ])
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use onepassword_connect::model::{Field as ItemField, FieldType};
-
-    #[test]
-    fn flat_read_is_the_references() {
-        let mut in_section = ItemField::new("s", FieldType::String, "password", "pw-in-section");
-        in_section.section = Some(onepassword_connect::model::Section::reference("sec"));
-        let item = Item {
-            fields: vec![
-                ItemField::new("username", FieldType::String, "username", "admin"),
-                ItemField::new("password", FieldType::Concealed, "password", "pw1"),
-                in_section,
-                ItemField::default(),
-            ],
-            ..Item::default()
-        };
-        assert_eq!(flat_owned(item.clone()), flat(&item));
-        let data = flat(&item);
-        assert_eq!(
-            Value::Object(data),
-            json!({"username": "admin", "password": "pw-in-section", "": ""})
-        );
-    }
-
-    #[test]
-    fn unknown_categories_read_as_custom() {
-        assert_eq!(
-            category_text(Some(&ItemCategory::Other("WEIRD".into()))),
-            "CUSTOM"
-        );
-        assert_eq!(category_text(Some(&ItemCategory::Database)), "DATABASE");
-        assert_eq!(category_text(None), "");
-    }
 }

@@ -9,11 +9,11 @@ pub mod vaults;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use vault_plugin_sdk::{Error, Request, Response};
 
-use crate::backend::{Engine, Live};
+use crate::engine::{Engine, Live};
+use crate::render::object;
 
 /// A path segment for a vault, item, field or file: anything but `/` (spaces included; clients
 /// send them URL-encoded and the server decodes them before routing).
@@ -36,15 +36,6 @@ pub(crate) async fn live(req: &Request, engine: &Arc<Engine>) -> Result<Arc<Live
 pub(crate) fn captured<'r>(req: &'r Request, name: &str) -> Result<&'r str, Error> {
     req.get_str(name)
         .ok_or_else(|| Error::internal(format!("route without the {name:?} capture")))
-}
-
-/// A JSON object from key/value pairs.
-pub(crate) fn object<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
-    let mut map = Map::with_capacity(N);
-    for (key, value) in pairs {
-        map.insert(key.to_owned(), value);
-    }
-    map
 }
 
 /// The warnings the reference's framework adds to write responses: body keys the route does not
@@ -113,44 +104,11 @@ pub(crate) fn list_response(
     ))
 }
 
-/// A timestamp as Go's `time.Time` marshals it (RFC 3339, trailing zeros of the fraction
-/// dropped); absent is Go's zero time.
-pub(crate) fn go_time(at: Option<DateTime<Utc>>) -> String {
-    use chrono::Timelike;
-    let Some(at) = at else {
-        return "0001-01-01T00:00:00Z".to_owned();
-    };
-    let mut text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let nanos = at.nanosecond() % 1_000_000_000;
-    if nanos > 0 {
-        let fraction = format!("{nanos:09}");
-        text.push('.');
-        text.push_str(fraction.trim_end_matches('0'));
-    }
-    text.push('Z');
-    text
-}
-
-/// A timestamp for the engine's own (new) responses: RFC 3339 or `null`.
-pub(crate) fn timestamp(at: Option<DateTime<Utc>>) -> Value {
-    at.map_or(Value::Null, |at| Value::String(go_time(Some(at))))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use chrono::TimeZone;
     use serde_json::json;
-
-    #[test]
-    fn go_time_format() {
-        assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
-        let at = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();
-        assert_eq!(go_time(Some(at)), "2024-05-06T07:08:09Z");
-        let at = at + chrono::Duration::milliseconds(120);
-        assert_eq!(go_time(Some(at)), "2024-05-06T07:08:09.12Z");
-    }
 
     #[test]
     fn warnings_match_the_references_wording() {

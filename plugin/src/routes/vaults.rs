@@ -5,8 +5,9 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use vault_plugin_sdk::{Field, HandlerResult, Path, Request};
 
-use crate::backend::Engine;
-use crate::routes::{captured, list_response, live, object, object_segment, respond, timestamp};
+use crate::engine::Engine;
+use crate::render::{object, timestamp};
+use crate::routes::{captured, list_response, live, object_segment, respond};
 
 /// `vaults/`.
 pub fn list_path() -> Path<Engine> {
