@@ -314,3 +314,26 @@ async fn a_write_by_id_never_lands_on_another_item_after_a_rename_behind_the_eng
     let y = s.read(&format!("vaults/{}/items/{}", ids::A, ids::Y)).await;
     assert_eq!(y.get("password"), &json!("newer"));
 }
+
+#[tokio::test]
+async fn vault_names_match_exactly_like_titles() {
+    // Connect's title filter ignores case; another case is another (missing) vault or item.
+    let s = Scenario::new().await;
+    for path in [
+        "vaults/shared".to_owned(),
+        "vaults/SHARED/items/db".to_owned(),
+        format!("vaults/{}/items/DB", ids::A),
+        format!("vaults/{}", seg("other vault")),
+    ] {
+        let response = if path.contains("/items/") {
+            s.read(&path).await
+        } else {
+            s.list(&path).await
+        };
+        s.expect_error(&response, 404, &[]);
+    }
+    assert_eq!(
+        s.read("vaults/Shared/items/db").await.get("password"),
+        &json!("pw-in-section")
+    );
+}
