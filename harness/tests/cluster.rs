@@ -188,10 +188,16 @@ mod cluster {
         }
 
         async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+            // The mock's admin routes take the admin token, its API the Connect token.
+            let token = if path.starts_with("/__admin") {
+                harness::launch::connect::MOCK_ADMIN_TOKEN
+            } else {
+                self.token.as_str()
+            };
             let mut request = self
                 .http
                 .request(method, format!("{}{}", self.url, path))
-                .bearer_auth(&self.token);
+                .bearer_auth(token);
             if let Some(body) = body {
                 request = request.json(&body);
             }

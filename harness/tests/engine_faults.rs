@@ -259,7 +259,7 @@ fn arbitrary_create_bodies_never_give_5xx() {
     let s = runtime.block_on(Scenario::new());
     let collection = format!("vaults/{}/items", ids::B);
     let config = ProptestConfig {
-        cases: 32,
+        cases: test_support::proptest_cases(32),
         failure_persistence: None,
         ..ProptestConfig::default()
     };
@@ -284,7 +284,7 @@ fn arbitrary_patch_bodies_never_give_5xx() {
     let s = runtime.block_on(Scenario::new());
     let path = format!("vaults/{}/items/{}", ids::B, ids::ODD);
     let config = ProptestConfig {
-        cases: 24,
+        cases: test_support::proptest_cases(24),
         failure_persistence: None,
         ..ProptestConfig::default()
     };

@@ -29,9 +29,17 @@
 //!
 //! The first matching fault applies. `--fault` also accepts a compact form:
 //! `ROUTE;key=value;…`, e.g. `GET /v1/vaults/*/items/*;status=500;times=1` or
-//! `/v1/**;latency_ms=50`.
+//! `/v1/**;latency_ms=50`. At most [`MAX_FAULTS`] faults are in force at once.
+//!
+//! # Who may use `/__admin` ([`AdminGate`])
+//!
+//! The admin routes can rewrite every answer the mock gives, so they are open only where nobody
+//! else can reach them: with an admin token configured, every admin request must carry it as
+//! `Authorization: Bearer <admin token>`; without one, they are open on a loopback address and
+//! closed (403) on any other (a container's `0.0.0.0` included).
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
@@ -40,6 +48,81 @@ use serde::{Deserialize, Serialize};
 
 /// Default number of requests the journal keeps.
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+
+/// Most faults in force at once: a bound on what admin callers can make the mock hold and scan
+/// on every request.
+pub const MAX_FAULTS: usize = 256;
+
+/// Who may use the `/__admin` routes (see the module docs).
+#[derive(Clone, PartialEq, Eq)]
+pub enum AdminGate {
+    /// No token; the mock listens on loopback only.
+    Open,
+    /// Every admin request must carry this bearer token.
+    Token(String),
+    /// No token, and the mock listens beyond loopback: admin routes are refused.
+    Closed,
+}
+
+impl std::fmt::Debug for AdminGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never print it.
+        f.write_str(match self {
+            Self::Open => "Open",
+            Self::Token(_) => "Token(..)",
+            Self::Closed => "Closed",
+        })
+    }
+}
+
+/// Why an admin request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AdminDenied {
+    /// No bearer token, or not the admin token.
+    #[error("/__admin requires the admin token as 'Authorization: Bearer <token>'")]
+    BadToken,
+    /// Admin routes are closed on this listener.
+    #[error(
+        "/__admin is disabled: this mock listens beyond loopback without an admin token \
+         (start it with --admin-token or MOCK_CONNECT_ADMIN_TOKEN)"
+    )]
+    Closed,
+}
+
+impl AdminGate {
+    /// The gate for a mock listening on `addr`, with or without an admin token (an empty token
+    /// counts as none).
+    pub fn for_listener(addr: SocketAddr, token: Option<String>) -> Self {
+        match token.filter(|t| !t.is_empty()) {
+            Some(token) => Self::Token(token),
+            None if addr.ip().is_loopback() => Self::Open,
+            None => Self::Closed,
+        }
+    }
+
+    /// Checks an admin request's `Authorization` header.
+    pub fn check(&self, authorization: Option<&[u8]>) -> Result<(), AdminDenied> {
+        match self {
+            Self::Open => Ok(()),
+            Self::Closed => Err(AdminDenied::Closed),
+            Self::Token(token) => {
+                let given = authorization
+                    .and_then(|h| h.strip_prefix(b"Bearer "))
+                    .ok_or(AdminDenied::BadToken)?;
+                if constant_time_eq(given, token.as_bytes()) {
+                    Ok(())
+                } else {
+                    Err(AdminDenied::BadToken)
+                }
+            }
+        }
+    }
+}
+
+/// Equality whose time does not depend on where two equally long values first differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 /// One request seen by the API (admin requests are not recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +212,11 @@ pub enum FaultError {
     /// The JSON or compact form does not parse.
     #[error("invalid fault: {0}")]
     Invalid(String),
+    /// Adding these faults would pass [`MAX_FAULTS`].
+    #[error(
+        "too many faults: at most {MAX_FAULTS} may be in force (DELETE /__admin/faults clears them)"
+    )]
+    TooMany,
 }
 
 impl FaultSpec {
@@ -261,6 +349,15 @@ struct ActiveFault {
     used: AtomicU64,
 }
 
+impl ActiveFault {
+    /// Whether uses remain.
+    fn in_force(&self) -> bool {
+        self.spec
+            .times
+            .is_none_or(|t| self.used.load(Ordering::Relaxed) < t)
+    }
+}
+
 /// The faults in force; a lock-free flag skips all work when there are none.
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -271,15 +368,29 @@ pub struct Faults {
 impl Faults {
     /// Adds a fault (after the existing ones).
     pub fn add(&self, spec: FaultSpec) -> Result<(), FaultError> {
-        let pattern = RoutePattern::parse(&spec.route)?;
-        spec.validate()?;
+        self.add_all(vec![spec])
+    }
+
+    /// Adds these faults in order, or none of them if one is invalid or they would pass
+    /// [`MAX_FAULTS`] (faults whose `times` are used up no longer count).
+    pub fn add_all(&self, specs: Vec<FaultSpec>) -> Result<(), FaultError> {
+        let mut parsed = Vec::with_capacity(specs.len().min(MAX_FAULTS));
+        for spec in specs {
+            spec.validate()?;
+            let pattern = RoutePattern::parse(&spec.route)?;
+            parsed.push(ActiveFault {
+                spec,
+                pattern,
+                used: AtomicU64::new(0),
+            });
+        }
         let mut faults = self.faults.write().unwrap_or_else(PoisonError::into_inner);
-        faults.push(ActiveFault {
-            spec,
-            pattern,
-            used: AtomicU64::new(0),
-        });
-        self.any.store(true, Ordering::Release);
+        faults.retain(ActiveFault::in_force);
+        if faults.len() + parsed.len() > MAX_FAULTS {
+            return Err(FaultError::TooMany);
+        }
+        faults.extend(parsed);
+        self.any.store(!faults.is_empty(), Ordering::Release);
         Ok(())
     }
 
@@ -295,11 +406,7 @@ impl Faults {
         let faults = self.faults.read().unwrap_or_else(PoisonError::into_inner);
         faults
             .iter()
-            .filter(|f| {
-                f.spec
-                    .times
-                    .is_none_or(|t| f.used.load(Ordering::Relaxed) < t)
-            })
+            .filter(|f| f.in_force())
             .map(|f| f.spec.clone())
             .collect()
     }
@@ -334,6 +441,70 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faults_are_bounded_and_added_all_or_none() {
+        let faults = Faults::default();
+        let spec = |times| FaultSpec {
+            route: "/v1/**".into(),
+            times,
+            ..FaultSpec::default()
+        };
+        faults
+            .add_all((0..MAX_FAULTS - 1).map(|_| spec(None)).collect())
+            .unwrap();
+        assert_eq!(
+            faults.add_all(vec![spec(None), spec(None)]),
+            Err(FaultError::TooMany)
+        );
+        assert_eq!(
+            faults.list().len(),
+            MAX_FAULTS - 1,
+            "nothing of a refused batch stays"
+        );
+        faults.add(spec(Some(1))).unwrap();
+        assert_eq!(faults.add(spec(None)), Err(FaultError::TooMany));
+        // A fault whose uses are spent makes room again.
+        let method = Method::GET;
+        for _ in 0..MAX_FAULTS {
+            let _ = faults.take(&method, "/v1/vaults");
+        }
+        faults.clear();
+        faults.add(spec(Some(1))).unwrap();
+        assert!(faults.take(&method, "/v1/vaults").is_some());
+        faults
+            .add_all((0..MAX_FAULTS).map(|_| spec(None)).collect())
+            .unwrap();
+    }
+
+    #[test]
+    fn admin_gate_follows_the_listener_and_the_token() {
+        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let anywhere: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(AdminGate::for_listener(loopback, None).check(None), Ok(()));
+        assert_eq!(
+            AdminGate::for_listener(anywhere, None).check(Some(b"Bearer x")),
+            Err(AdminDenied::Closed)
+        );
+        assert_eq!(
+            AdminGate::for_listener(anywhere, Some(String::new())),
+            AdminGate::Closed
+        );
+        for addr in [loopback, anywhere] {
+            let gate = AdminGate::for_listener(addr, Some("s3cret".into()));
+            assert_eq!(gate.check(Some(b"Bearer s3cret")), Ok(()));
+            for wrong in [
+                &b"Bearer s3cre"[..],
+                b"Bearer s3cret2",
+                b"s3cret",
+                b"Bearer ",
+            ] {
+                assert_eq!(gate.check(Some(wrong)), Err(AdminDenied::BadToken));
+            }
+            assert_eq!(gate.check(None), Err(AdminDenied::BadToken));
+            assert!(!format!("{gate:?}").contains("s3cret"));
+        }
+    }
 
     #[test]
     fn journal_is_bounded() {

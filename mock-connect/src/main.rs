@@ -14,7 +14,8 @@ use mock_connect::auth::TokenGrant;
 ///
 /// Serves /v1/vaults…, /v1/activity, /heartbeat, /health and /metrics like Connect 1.8.1, and
 /// test controls under /__admin: GET/DELETE /__admin/requests (journal of
-/// {method, path, query, status}), GET/POST/DELETE /__admin/faults.
+/// {method, path, query, status}), GET/POST/DELETE /__admin/faults (at most 256 in force).
+/// /__admin needs --admin-token when the mock listens beyond loopback.
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -52,6 +53,11 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
 
+    /// Token every `/__admin` request must carry as `Authorization: Bearer <token>`. Without
+    /// one, `/__admin` is open on a loopback address and refused (403) on any other.
+    #[arg(long, env = "MOCK_CONNECT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
     /// Fault in force from the start (see FAULTS below). Repeatable.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     faults: Vec<FaultSpec>,
@@ -87,6 +93,9 @@ async fn main() -> ExitCode {
     for fault in cli.faults {
         builder = builder.fault(fault);
     }
+    if let Some(token) = cli.admin_token {
+        builder = builder.admin_token(token);
+    }
     let mock = match builder.build().await {
         Ok(mock) => mock,
         Err(error) => {
@@ -97,6 +106,11 @@ async fn main() -> ExitCode {
     if mock.accepts_any_token() {
         eprintln!(
             "mock-connect: no --token given: accepting ANY bearer token with access to every vault"
+        );
+    }
+    if *mock.admin_gate() == mock_connect::admin::AdminGate::Closed {
+        eprintln!(
+            "mock-connect: listening beyond loopback without --admin-token: /__admin is disabled"
         );
     }
     let listener = match mock.bind().await {

@@ -24,7 +24,8 @@ use tower::ServiceExt as _;
 
 use crate::activity::{ActivityLog, ItemVersion, RequestFacts};
 use crate::admin::{
-    DEFAULT_JOURNAL_CAPACITY, FaultAction, FaultError, FaultSpec, Faults, Journal, JournalEntry,
+    AdminGate, DEFAULT_JOURNAL_CAPACITY, FaultAction, FaultError, FaultSpec, Faults, Journal,
+    JournalEntry,
 };
 use crate::api::{AppState, router};
 use crate::auth::{Scope, TokenGrant, Tokens};
@@ -66,6 +67,7 @@ pub struct MockConnectBuilder {
     faults: Vec<FaultSpec>,
     addr: SocketAddr,
     journal_capacity: usize,
+    admin_token: Option<String>,
 }
 
 impl Default for MockConnectBuilder {
@@ -79,6 +81,7 @@ impl Default for MockConnectBuilder {
             faults: Vec::new(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            admin_token: None,
         }
     }
 }
@@ -149,6 +152,13 @@ impl MockConnectBuilder {
         self
     }
 
+    /// Requires `token` on every `/__admin` request (without one, the admin routes are open on
+    /// loopback and closed elsewhere: see [`crate::admin::AdminGate`]).
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
     /// Number of requests the journal keeps.
     pub fn journal_capacity(mut self, capacity: usize) -> Self {
         self.journal_capacity = capacity;
@@ -179,14 +189,13 @@ impl MockConnectBuilder {
         }
         warn_about_unknown_scopes(&self.grants, &store);
         let faults = Faults::default();
-        for spec in self.faults {
-            faults.add(spec)?;
-        }
+        faults.add_all(self.faults)?;
         let state = Arc::new(AppState {
             store: Arc::new(store),
             tokens: Tokens::new(self.grants),
             journal: Arc::new(Journal::new(self.journal_capacity)),
             faults: Arc::new(faults),
+            admin: AdminGate::for_listener(self.addr, self.admin_token),
             activity: ActivityLog::default(),
             requests: Default::default(),
         });
@@ -254,6 +263,11 @@ impl MockConnect {
     /// Whether no token is configured (any bearer token is then accepted).
     pub fn accepts_any_token(&self) -> bool {
         self.state.tokens.is_open()
+    }
+
+    /// Who may use `/__admin`.
+    pub fn admin_gate(&self) -> &AdminGate {
+        &self.state.admin
     }
 
     /// Binds the configured address.

@@ -128,3 +128,56 @@ fn a_bad_fixture_is_a_clear_start_error() {
         "{stderr}"
     );
 }
+
+/// Beyond loopback, `/__admin` is closed without an admin token and needs it with one; the
+/// faults list is bounded either way.
+#[tokio::test]
+async fn admin_routes_need_the_admin_token_beyond_loopback() {
+    let reachable = |url: &str| url.replace("0.0.0.0", "127.0.0.1");
+    let http = reqwest::Client::new();
+
+    let (_closed, url) = start(&["--addr", "0.0.0.0:0", "--demo"]);
+    let closed = http
+        .get(format!("{}/__admin/requests", reachable(&url)))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 403);
+    let message = closed.text().await.unwrap();
+    assert!(message.contains("--admin-token"), "{message}");
+    let api = http
+        .get(format!("{}/v1/vaults", reachable(&url)))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200, "the Connect API itself stays open");
+
+    let (_guarded, url) = start(&["--addr", "0.0.0.0:0", "--admin-token", "adm1n"]);
+    let admin = format!("{}/__admin/faults", reachable(&url));
+    for wrong in [None, Some("adm1"), Some("adm1n2")] {
+        let mut request = http.get(&admin);
+        if let Some(token) = wrong {
+            request = request.bearer_auth(token);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 401, "{wrong:?}");
+    }
+    let fault = serde_json::json!({"route": "/v1/**", "latency_ms": 1});
+    let batch = |n: usize| serde_json::Value::Array(vec![fault.clone(); n]);
+    let post = |body: serde_json::Value| http.post(&admin).bearer_auth("adm1n").json(&body).send();
+    assert_eq!(post(batch(256)).await.unwrap().status(), 200);
+    let refused = post(batch(1)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("too many faults"));
+    let listed: Vec<serde_json::Value> = http
+        .get(&admin)
+        .bearer_auth("adm1n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 256);
+}

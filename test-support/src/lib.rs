@@ -118,3 +118,23 @@ mod tests {
         assert_eq!(require("t", Some(7), "x", "y"), Some(7));
     }
 }
+
+/// How many cases a property test runs, given the count CI runs (`in_ci`): `PROPTEST_CASES`
+/// when set, else `ci_cases` under CI, else [`DEEP_CASES_FACTOR`] times as many — a developer's
+/// `cargo test` searches deeper than CI's time budget allows.
+pub fn proptest_cases(ci_cases: u32) -> u32 {
+    if let Some(cases) = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+    {
+        return cases;
+    }
+    if in_ci() {
+        ci_cases
+    } else {
+        ci_cases.saturating_mul(DEEP_CASES_FACTOR)
+    }
+}
+
+/// How many times CI's case count a property test runs outside CI.
+pub const DEEP_CASES_FACTOR: u32 = 4;

@@ -146,6 +146,8 @@ fn item() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(test_support::proptest_cases(256)))]
+
     #[test]
     fn items_read_and_rewrite_stably(input in item()) {
         let item: Item = serde_json::from_value(input.clone())

@@ -28,6 +28,11 @@ pub enum ConnectSeed {
     Fixture(Value),
 }
 
+/// The admin token of every mock the harness starts in a container (where the mock listens on
+/// `0.0.0.0`, so `/__admin` is closed without one). Sent on every admin call; mocks on loopback
+/// ignore it.
+pub const MOCK_ADMIN_TOKEN: &str = "harness-mock-admin";
+
 /// How long a call to the mock's admin or Connect API may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,7 +114,8 @@ impl Connect {
     async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
         let mut request = self
             .http
-            .request(method.clone(), format!("{}{path}", self.host_url));
+            .request(method.clone(), format!("{}{path}", self.host_url))
+            .bearer_auth(MOCK_ADMIN_TOKEN);
         if let Some(body) = body {
             request = request.json(body);
         }

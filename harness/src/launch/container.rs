@@ -114,11 +114,17 @@ pub struct MockConnectImage {
 const FIXTURE_PATH: &str = "/tmp/fixture.json";
 
 impl MockConnectImage {
-    /// The mock from `image`, listening on [`MOCK_PORT`], with no data and any token accepted.
+    /// The mock from `image`, listening on [`MOCK_PORT`], with no data, any token accepted and
+    /// `/__admin` behind [`super::connect::MOCK_ADMIN_TOKEN`].
     pub fn new(image: ImageRef) -> Self {
         Self {
             image,
-            cmd: vec!["--addr".into(), format!("0.0.0.0:{MOCK_PORT}")],
+            cmd: vec![
+                "--addr".into(),
+                format!("0.0.0.0:{MOCK_PORT}"),
+                "--admin-token".into(),
+                super::connect::MOCK_ADMIN_TOKEN.into(),
+            ],
             copies: Vec::new(),
         }
     }

@@ -21,7 +21,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::activity::ActivityLog;
-use crate::admin::{Faults, Journal};
+use crate::admin::{AdminGate, Faults, Journal};
 use crate::auth::{Access, Scope, Tokens};
 use crate::error::ApiError;
 use crate::ids::is_valid_id;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// Fault injection (admin).
     pub faults: Arc<Faults>,
+    /// Who may use `/__admin`.
+    pub admin: AdminGate,
     /// `/v1/activity`.
     pub activity: ActivityLog,
     /// Requests served, for `/metrics`.

@@ -177,6 +177,8 @@ impl Containers {
             "--addr",
             &listen,
             "--demo",
+            "--admin-token",
+            crate::launch::connect::MOCK_ADMIN_TOKEN,
         ];
         for token in &spec.connect_tokens {
             args.extend(["--token", token.as_str()]);
