@@ -16,6 +16,7 @@ use crate::config::{ClientConfig, RetryPolicy};
 use crate::error::{ApiError, ConnectError, excerpt};
 use crate::filter::Filter;
 use crate::model::{ActivityEntry, ErrorBody, File, Item, PatchOp, ServerHealth, Vault};
+use crate::token::ConnectToken;
 
 /// Most of an error answer's body that is read: Connect's `{status, message}` is tiny, and
 /// anything longer is not worth holding.
@@ -46,6 +47,8 @@ struct Inner {
     host: String,
     /// `Bearer <token>`, marked sensitive so it is never printed.
     authorization: HeaderValue,
+    /// The token, only to redact it from what this client logs.
+    token: ConnectToken,
     retry: RetryPolicy,
     timeout: Duration,
     max_response_size: usize,
@@ -87,14 +90,12 @@ impl Client {
         if config.token.is_empty() {
             return Err(ConnectError::InvalidConfig("the token is empty".into()));
         }
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", config.token.expose_secret())).map_err(
-                |_| {
-                    ConnectError::InvalidConfig(
-                        "the token contains characters not allowed in an HTTP header".into(),
-                    )
-                },
-            )?;
+        let bearer = zeroize::Zeroizing::new(format!("Bearer {}", config.token.expose_secret()));
+        let mut authorization = HeaderValue::try_from(bearer.as_str()).map_err(|_| {
+            ConnectError::InvalidConfig(
+                "the token contains characters not allowed in an HTTP header".into(),
+            )
+        })?;
         authorization.set_sensitive(true);
         if config.timeout.is_zero() || config.connect_timeout.is_zero() {
             return Err(ConnectError::InvalidConfig(
@@ -157,6 +158,7 @@ impl Client {
                 base,
                 host,
                 authorization,
+                token: config.token.clone(),
                 retry: config.retry,
                 timeout: config.timeout,
                 max_response_size: config.max_response_size,
@@ -477,7 +479,7 @@ impl Client {
                         retry,
                         max_retries,
                         delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                        error = %failure.error,
+                        error = %self.inner.token.excerpt(&failure.error.to_string()),
                         "1Password Connect call failed, retrying"
                     );
                     tokio::time::sleep(delay).await;

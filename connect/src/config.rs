@@ -156,6 +156,22 @@ impl RetryPolicy {
         }
     }
 
+    /// The longest one call can take with `timeout` per attempt: every attempt timing out plus
+    /// every backoff at its bound.
+    pub fn worst_case(&self, timeout: Duration) -> Duration {
+        let mut total = timeout.saturating_mul(self.max_retries.saturating_add(1));
+        for retry in 1..=self.max_retries {
+            let bound = self.backoff_bound(retry);
+            // From here on every bound is the same: add them at once (max_retries may be huge).
+            if bound >= self.max_backoff || bound.is_zero() {
+                let remaining = self.max_retries - retry + 1;
+                return total.saturating_add(bound.saturating_mul(remaining));
+            }
+            total = total.saturating_add(bound);
+        }
+        total
+    }
+
     /// The backoff bound before retry number `retry` (1-based), before jitter.
     pub(crate) fn backoff_bound(&self, retry: u32) -> Duration {
         let factor = 1u32
@@ -194,5 +210,23 @@ mod tests {
         assert_eq!(policy.backoff_bound(4), Duration::from_millis(800));
         assert_eq!(policy.backoff_bound(5), Duration::from_secs(1));
         assert_eq!(policy.backoff_bound(40), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn worst_case_counts_every_attempt_and_backoff() {
+        let policy = RetryPolicy::default();
+        assert_eq!(
+            policy.worst_case(Duration::from_secs(10)),
+            Duration::from_millis(30_300)
+        );
+        assert_eq!(
+            RetryPolicy::none().worst_case(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        let many = RetryPolicy {
+            max_retries: u32::MAX,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(many.worst_case(Duration::MAX), Duration::MAX);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! - [`model`]: serde types (vaults, items, fields, files, patch operations, errors, activity).
 //! - [`Client`] + [`ClientConfig`]: the async reqwest client; errors are [`ConnectError`].
-//! - [`ConnectToken`]: the bearer token, never printed.
+//! - [`ConnectToken`]: the bearer token, never printed, zeroed on drop; its
+//!   [`ConnectToken::excerpt`] is the one redaction path for upstream text.
 //! - [`BaseUrl`]: the one check of a Connect URL.
 //! - [`filter`]: `title eq "…"` and friends for the list endpoints.
 //!
@@ -32,4 +33,4 @@ pub use base_url::{BaseUrl, UrlError};
 pub use client::{Client, MAX_UPSTREAM_TEXT};
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{ApiError, ConnectError, excerpt};
-pub use token::ConnectToken;
+pub use token::{ConnectToken, MAX_EXCERPT_CHARS, bounded};

@@ -129,7 +129,7 @@ async fn a_gigabyte_error_message_is_dropped_and_a_long_one_cut() {
                       "body": {"status": 400, "message": long}, "times": 1}))
         .await;
     let read = s.read(&item_x()).await;
-    let text = s.expect_error(&read, 400, &["more bytes not shown"]);
+    let text = s.expect_error(&read, 400, &["mmmmmmmm", "…"]);
     assert!(text.len() < 1024, "{} bytes of error", text.len());
 
     let again = s.read(&item_x()).await;

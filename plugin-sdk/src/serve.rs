@@ -37,6 +37,34 @@ const TLS_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// After Shutdown, how long in-flight calls get to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Pauses between failed `accept` calls: doubling from 5 ms to 1 s, back to 5 ms after a
+/// success.
+#[derive(Debug)]
+struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn next_pause(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
 /// What a mount's factory gets on Setup.
 #[derive(Clone)]
 pub struct SetupContext {
@@ -96,9 +124,21 @@ where
     let accepting = {
         let shared = shared.clone();
         tokio::spawn(async move {
+            let mut backoff = AcceptBackoff::default();
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => {
+                        backoff.reset();
+                        stream
+                    }
+                    // Out of file descriptors and the like: retrying at once would spin a core
+                    // and flood the log.
+                    Err(e) => {
+                        let pause = backoff.next_pause();
+                        tracing::warn!(error = %e, pause_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX), "accepting a host connection failed");
+                        tokio::time::sleep(pause).await;
+                        continue;
+                    }
                 };
                 let acceptor = server_tls.clone();
                 let conns_tx = conns_tx.clone();

@@ -45,6 +45,7 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
                 live.canonical_path(&req.path).await
             },
         )
+        .deadline(Engine::deadline)
         .on_invalidate(|engine: &Engine, key: &str| {
             if key == STORAGE_KEY {
                 tracing::debug!("config changed on another node: dropping the cached client");

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use onepassword_connect::BaseUrl;
+use onepassword_connect::{BaseUrl, ConnectToken, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
 /// Storage key of the configuration (the Go plugin's key).
@@ -28,15 +28,23 @@ pub const MIN_SIZE_LIMIT: u64 = 1024;
 /// Largest accepted answer size limit: a file read holds its content, its base64 form and the
 /// response built from it, so the plugin's memory per request stays a few times this.
 pub const MAX_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+/// Longest a request may take in all, across lookups and retries (unless one attempt may take
+/// longer): below OpenBao's default 90 s request limit, so the caller gets the engine's 504
+/// rather than the server abandoning the request.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(30);
+/// Shortest deadline: a config write runs under the deadline of the config it replaces, and
+/// its checks (heartbeat and token, up to 5 s each) must fit even when that config was
+/// impatient, or a slow Connect could make the config impossible to correct.
+pub const MIN_DEADLINE: Duration = Duration::from_secs(15);
 /// Largest accepted item cache TTL.
 pub const MAX_ITEM_CACHE_TTL: Duration = Duration::from_secs(3600);
 
 /// The stored configuration, field for field what the Go plugin writes plus optional additions.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredConfig {
-    /// The Connect access token.
+    /// The Connect access token (zeroed when the config is dropped).
     #[serde(rename = "OPToken", default)]
-    pub token: String,
+    pub token: ConnectToken,
     /// The reference's "default vault"; stored and shown, never used (as in the reference).
     #[serde(rename = "OPVault", default)]
     pub default_vault: String,
@@ -115,6 +123,20 @@ impl StoredConfig {
         self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES)
     }
 
+    /// How long one Vault request may take in all: one Connect call with all its retries and
+    /// backoffs, at least [`MIN_DEADLINE`] and at most [`MAX_DEADLINE`] (or one attempt, if
+    /// that is longer).
+    pub fn deadline(&self) -> Duration {
+        let policy = RetryPolicy {
+            max_retries: self.max_retries(),
+            ..RetryPolicy::default()
+        };
+        let cap = MAX_DEADLINE.max(self.request_timeout());
+        policy
+            .worst_case(self.request_timeout())
+            .clamp(MIN_DEADLINE, cap)
+    }
+
     /// How long items may be served from the cache (zero: not at all).
     pub fn item_cache_ttl(&self) -> Duration {
         self.item_cache_ttl_ms
@@ -182,7 +204,7 @@ mod tests {
             r#"{"OPToken":"tok","OPVault":"v","Host":"http://127.0.0.1:8080"}"#,
         )
         .unwrap();
-        assert_eq!(stored.token, "tok");
+        assert_eq!(stored.token.expose_secret(), "tok");
         assert_eq!(stored.default_vault, "v");
         assert_eq!(stored.host, "http://127.0.0.1:8080");
         assert_eq!(stored.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
@@ -212,6 +234,30 @@ mod tests {
         let back: StoredConfig = serde_json::from_value(json).unwrap();
         assert_eq!(back, stored);
         assert_eq!(back.request_timeout(), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn deadlines_cover_the_retries_and_are_capped() {
+        let default = StoredConfig::default();
+        assert_eq!(default.deadline(), MAX_DEADLINE);
+        let quick = StoredConfig {
+            request_timeout_ms: Some(1000),
+            max_retries: Some(0),
+            ..StoredConfig::default()
+        };
+        assert_eq!(quick.deadline(), MIN_DEADLINE);
+        let between = StoredConfig {
+            request_timeout_ms: Some(6000),
+            max_retries: Some(2),
+            ..StoredConfig::default()
+        };
+        assert_eq!(between.deadline(), Duration::from_millis(18_300));
+        let longest = StoredConfig {
+            request_timeout_ms: Some(300_000),
+            max_retries: Some(10),
+            ..StoredConfig::default()
+        };
+        assert_eq!(longest.deadline(), Duration::from_secs(300));
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn build_client(
     timeout: Option<std::time::Duration>,
 ) -> Result<Client, onepassword_connect::ConnectError> {
     let request_timeout = timeout.unwrap_or_else(|| config.request_timeout());
-    let mut client_config = ClientConfig::new(config.base_url(), config.token.as_str())
+    let mut client_config = ClientConfig::new(config.base_url(), config.token.clone())
         .with_timeout(request_timeout)
         .with_connect_timeout(request_timeout.min(ClientConfig::DEFAULT_CONNECT_TIMEOUT))
         .with_retry(RetryPolicy {
@@ -129,6 +129,15 @@ impl Engine {
 
     fn current(&self) -> Option<Arc<Live>> {
         self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How long a request may take in all: from the live config, or the defaults before one
+    /// is loaded.
+    pub fn deadline(&self) -> std::time::Duration {
+        self.current().map_or_else(
+            || StoredConfig::default().deadline(),
+            |live| live.config.deadline(),
+        )
     }
 
     /// Drops the config, client and caches (config written or deleted here or elsewhere).

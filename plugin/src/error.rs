@@ -10,10 +10,12 @@
 //!   permission boundary, and the message says it is the Connect token's scope.
 //! - Connect 404 → 404; Connect 400 (it rejected the item) → 400; other 4xx keep their status.
 //!
-//! No message ever contains the token: Connect errors never carry it, and [`scrub`] removes it
-//! defensively from any text that came from outside.
+//! No message ever contains the token, and no upstream text is echoed at length: everything that
+//! came from outside (Connect's messages, network errors) goes through [`ConnectToken::excerpt`]
+//! — the token and its parts redacted, cut to 256 characters — the one redaction path of the
+//! engine.
 
-use onepassword_connect::ConnectError;
+use onepassword_connect::{ConnectError, ConnectToken};
 use vault_plugin_sdk::Error;
 
 /// The error for requests on a mount without `config`.
@@ -28,18 +30,9 @@ pub fn bad_field(field: &str, reason: impl std::fmt::Display) -> Error {
     Error::bad_request(format!("invalid {field:?}: {reason}"))
 }
 
-/// Replaces every occurrence of `token` in `text` with a placeholder.
-pub fn scrub(text: String, token: &str) -> String {
-    if token.len() >= 4 && text.contains(token) {
-        text.replace(token, "<redacted>")
-    } else {
-        text
-    }
-}
-
 /// Maps a Connect failure during `action` (e.g. "Unable to retrieve item") to an SDK error.
-pub fn from_connect(action: &str, host: &str, token: &str, error: &ConnectError) -> Error {
-    let detail = scrub(error.to_string(), token);
+pub fn from_connect(action: &str, host: &str, token: &ConnectToken, error: &ConnectError) -> Error {
+    let detail = token.excerpt(&error.to_string());
     let message = |text: String| format!("{action}: {text}");
     match error {
         ConnectError::Unreachable { .. }
@@ -133,7 +126,8 @@ mod tests {
             (ConnectError::BadResponse("eof".into()), 502),
         ];
         for (error, status) in cases {
-            let mapped = from_connect("Unable to list vaults", host, "tok-secret", &error);
+            let token = ConnectToken::new("tok-secret");
+            let mapped = from_connect("Unable to list vaults", host, &token, &error);
             assert_eq!(mapped.http_status(), status, "{error:?} → {mapped:?}");
             let text = mapped.to_string();
             assert!(text.starts_with("Unable to list vaults: "), "{text}");
@@ -144,7 +138,7 @@ mod tests {
         let rejected = from_connect(
             "Unable to list vaults",
             host,
-            "t",
+            &ConnectToken::new("t"),
             &ConnectError::Unauthorized(api(401, "Invalid token signature")),
         );
         assert!(
@@ -155,13 +149,29 @@ mod tests {
     }
 
     #[test]
-    fn token_is_scrubbed_from_foreign_text() {
+    fn foreign_text_is_redacted_and_bounded() {
+        let token = ConnectToken::new("eyJhbGciOi.payload-secret.signature9");
+        let long = format!(
+            "bad token eyJhbGciOi.payload-secret.signature9 then payload-secret {}",
+            "x".repeat(10_000)
+        );
         let mapped = from_connect(
             "Unable to read item",
             "h",
-            "tok-secret",
-            &ConnectError::Http(api(400, "bad token tok-secret here")),
+            &token,
+            &ConnectError::Http(api(400, &long)),
         );
-        assert!(!mapped.to_string().contains("tok-secret"), "{mapped}");
+        let text = mapped.to_string();
+        assert!(!text.contains("payload-secret"), "{text}");
+        assert!(!text.contains("signature9"), "{text}");
+        assert!(text.len() < 400, "{} chars", text.len());
+        // A short token is redacted too.
+        let short = from_connect(
+            "Unable to read item",
+            "h",
+            &ConnectToken::new("ab1"),
+            &ConnectError::Http(api(400, "token ab1 rejected")),
+        );
+        assert!(!short.to_string().contains("ab1"), "{short}");
     }
 }

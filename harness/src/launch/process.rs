@@ -32,6 +32,9 @@ pub struct OpenBaoOptions {
     pub log_level: String,
     /// Extra command-line arguments.
     pub extra_args: Vec<String>,
+    /// Extra server configuration (HCL) given with `-config` next to `-dev`, e.g. a
+    /// declarative audit device (OpenBao refuses to enable those through the API).
+    pub config_hcl: Option<String>,
     /// Extra environment for the server (and so for its plugins).
     pub env: Vec<(String, String)>,
     /// The loopback address to listen on (`127.0.0.1` unless a suite wants its own).
@@ -46,6 +49,7 @@ impl Default for OpenBaoOptions {
             root_token: "root".to_string(),
             log_level: "debug".to_string(),
             extra_args: Vec::new(),
+            config_hcl: None,
             env: Vec::new(),
             host: "127.0.0.1".to_string(),
             port: None,
@@ -120,6 +124,13 @@ impl OpenBao {
         let log = File::create(&log_path).map_err(io("creating the server log"))?;
         let log_err = log.try_clone().map_err(io("duplicating the log handle"))?;
 
+        let mut config_args = Vec::new();
+        if let Some(hcl) = &options.config_hcl {
+            let path = scratch.path().join("extra.hcl");
+            fs::write(&path, hcl).map_err(io("writing the extra server configuration"))?;
+            config_args.push(format!("-config={}", path.display()));
+        }
+
         let mut command = Command::new(binary);
         command
             .arg("server")
@@ -131,6 +142,7 @@ impl OpenBao {
             .arg("-dev-no-store-token")
             .arg(format!("-log-level={}", options.log_level))
             .args(&options.extra_args)
+            .args(&config_args)
             .current_dir(scratch.path())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))

@@ -55,6 +55,8 @@ pub struct StackOptions {
     pub mock_as_process: bool,
     /// Print each step as it happens (`harness up`).
     pub progress: bool,
+    /// Process backend only: extra server configuration (HCL), e.g. a declarative audit device.
+    pub server_hcl: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -69,6 +71,7 @@ impl Default for StackOptions {
             log_level: "debug".into(),
             mock_as_process: false,
             progress: false,
+            server_hcl: None,
         }
     }
 }
@@ -155,12 +158,18 @@ impl Stack {
                     OpenBao::start_with(OpenBaoOptions {
                         port: options.port,
                         log_level: options.log_level.clone(),
+                        config_hcl: options.server_hcl.clone(),
                         ..OpenBaoOptions::default()
                     })
                     .await
                 })
                 .await?;
                 (Bao::Process(bao), None, None)
+            }
+            Backend::Container if options.server_hcl.is_some() => {
+                return Err(LaunchError::Config(
+                    "extra server configuration is supported on the process backend only".into(),
+                ));
             }
             Backend::Container => {
                 let images = step(progress, "Building the images (docker import)", async {

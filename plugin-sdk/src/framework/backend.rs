@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -19,6 +20,7 @@ type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync
 type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
 type ResolveHook<S> =
     Arc<dyn Fn(Arc<S>, Request) -> BoxFuture<'static, Result<Option<String>, Error>> + Send + Sync>;
+type DeadlineHook<S> = Arc<dyn Fn(&S) -> Duration + Send + Sync>;
 
 /// Paths with special treatment by the host (see Vault's `logical.Paths`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +46,7 @@ pub struct Backend<S> {
     cleanup: Option<CleanupHook<S>>,
     invalidate: Option<InvalidateHook<S>>,
     resolve_path: Option<ResolveHook<S>>,
+    deadline: Option<DeadlineHook<S>>,
 }
 
 impl<S: Send + Sync + 'static> Backend<S> {
@@ -58,6 +61,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
             cleanup: None,
             invalidate: None,
             resolve_path: None,
+            deadline: None,
         }
     }
 
@@ -137,6 +141,17 @@ impl<S: Send + Sync + 'static> Backend<S> {
         self.resolve_path.is_some()
     }
 
+    /// How long one request may take in all (read from the state when the request arrives):
+    /// past it the request ends with a 504, whatever its handler is waiting for.
+    #[must_use]
+    pub fn deadline<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&S) -> Duration + Send + Sync + 'static,
+    {
+        self.deadline = Some(Arc::new(hook));
+        self
+    }
+
     /// The shared state.
     pub fn state(&self) -> &Arc<S> {
         &self.state
@@ -168,13 +183,22 @@ impl<S: Send + Sync + 'static> Backend<S> {
     /// anywhere in it (binding and decoding included) becomes a 500 error, never a dropped
     /// stream.
     pub async fn handle(&self, mut req: Request) -> HandlerResult {
+        let deadline = self.deadline.as_ref().map(|hook| hook(&self.state));
         match req.operation {
-            Operation::ResolvePath => return self.resolve(req).await,
+            // Resolving may ask upstream too: the same deadline bounds it.
+            Operation::ResolvePath => {
+                return match deadline {
+                    None => self.resolve(req).await,
+                    Some(limit) => tokio::time::timeout(limit, self.resolve(req))
+                        .await
+                        .map_err(|_| past_deadline(limit))?,
+                };
+            }
             Operation::Rollback => return Ok(None),
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
         }
-        guard(async move {
+        let run = guard(async move {
             let path = std::mem::take(&mut req.path);
             let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
             let handler = route
@@ -185,8 +209,13 @@ impl<S: Send + Sync + 'static> Backend<S> {
             drop(captures);
             req.path = path;
             handler(req, self.state.clone()).await
-        })
-        .await?
+        });
+        match deadline {
+            None => run.await?,
+            Some(limit) => tokio::time::timeout(limit, run)
+                .await
+                .map_err(|_| past_deadline(limit))??,
+        }
     }
 
     /// Runs the route's existence check: `Ok(None)` when the route has none (or the input
@@ -256,6 +285,26 @@ impl<S: Send + Sync + 'static> Backend<S> {
             }
         }
     }
+}
+
+/// `12s`, `1.5s`: a duration as people read it.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}
+
+/// The error of a request that ran past its deadline.
+fn past_deadline(limit: Duration) -> Error {
+    Error::upstream(
+        504,
+        format!(
+            "the request did not complete within its deadline of {}",
+            seconds(limit)
+        ),
+    )
 }
 
 /// Turns a panic inside `fut` into a 500 error.
@@ -398,6 +447,45 @@ mod tests {
         );
         assert_eq!(resolve("alias/gone").await.unwrap_err().http_status(), 404);
         assert_eq!(resolve("alias/boom").await.unwrap_err().http_status(), 500);
+
+        let slow = backend()
+            .on_resolve_path(|_: Arc<State>, _: Request| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(None)
+            })
+            .deadline(|_| Duration::from_millis(50));
+        let late = slow
+            .handle(request(Operation::ResolvePath, "alias/x", json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(late.http_status(), 504, "{late}");
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_504() {
+        let b = Backend::new(Arc::new(State { prefix: "p".into() }))
+            .path(Path::new("slow").read(|_, _| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(None)
+            }))
+            .path(Path::new("quick").read(|_, _| async { Ok(None) }))
+            .deadline(|_| Duration::from_millis(50));
+        let storage: Arc<dyn crate::storage::Storage> = Arc::new(InMemoryStorage::new());
+        let slow = b
+            .handle(Request::new(
+                Operation::Read,
+                "slow",
+                Map::new(),
+                storage.clone(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(slow.http_status(), 504);
+        assert!(slow.to_string().contains("deadline"), "{slow}");
+        let quick = b
+            .handle(Request::new(Operation::Read, "quick", Map::new(), storage))
+            .await;
+        assert!(quick.is_ok());
     }
 
     #[tokio::test]

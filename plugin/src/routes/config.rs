@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use onepassword_connect::ConnectError;
 use onepassword_connect::filter::Filter;
+use onepassword_connect::{ConnectError, ConnectToken};
 use serde_json::json;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request, Response, StorageExt};
 
@@ -13,7 +13,7 @@ use crate::config::{
     STORAGE_KEY, StoredConfig, validate_host,
 };
 use crate::engine::{Engine, build_client};
-use crate::error::{bad_field, scrub};
+use crate::error::bad_field;
 use crate::render::object;
 use crate::routes::{param_warnings, respond};
 
@@ -116,24 +116,38 @@ fn apply(
     stored: &mut StoredConfig,
     warnings: &mut Vec<String>,
 ) -> Result<(), Error> {
+    let new_token = req.get_str("op_connect_token");
     if let Some(host) = req.get_str("op_connect_host") {
-        if host.trim().is_empty() {
-            stored.host = String::new();
+        let host = if host.trim().is_empty() {
+            String::new()
         } else {
             let (normalised, warning) =
                 validate_host(host).map_err(|e| Error::bad_request(e.to_string()))?;
-            stored.host = normalised;
             warnings.extend(warning);
+            normalised
+        };
+        // The stored token was written for the stored host: it never follows a new host that
+        // the writer did not pair it with (finding 1 of issue 11).
+        if host != stored.base_url()
+            && !host.is_empty()
+            && !stored.token.is_empty()
+            && new_token.is_none()
+        {
+            return Err(bad_field(
+                "op_connect_token",
+                "changing op_connect_host requires op_connect_token in the same write (the stored token is never sent to a new host)",
+            ));
         }
+        stored.host = host;
     }
-    if let Some(token) = req.get_str("op_connect_token") {
+    if let Some(token) = new_token {
         if token.chars().any(char::is_control) {
             return Err(bad_field(
                 "op_connect_token",
                 "the token contains control characters",
             ));
         }
-        stored.token = token.trim().to_owned();
+        stored.token = ConnectToken::new(token.trim());
     }
     if let Some(vault) = req.get_str("op_vault") {
         stored.default_vault = vault.to_owned();
@@ -227,7 +241,7 @@ async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
     } else {
         let timeout = stored.request_timeout().min(HEARTBEAT_TIMEOUT);
         let probe = build_client(&stored, Some(timeout)).map_err(|e| {
-            let text = scrub(e.to_string(), &stored.token);
+            let text = stored.token.excerpt(&e.to_string());
             if text.contains("token") {
                 bad_field("op_connect_token", text)
             } else if text.contains("Connect URL") {
@@ -243,7 +257,7 @@ async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
             Err(e) => warnings.push(format!(
                 "the config was saved, but 1Password Connect at {} did not answer its heartbeat: {}",
                 stored.base_url(),
-                scrub(e.to_string(), &stored.token)
+                stored.token.excerpt(&e.to_string())
             )),
             // Reachable: check the token too, with a filter that keeps the answer small.
             Ok(()) => {
@@ -254,7 +268,7 @@ async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
                     warnings.push(format!(
                         "the config was saved, but 1Password Connect at {} rejected op_connect_token ({}); requests will fail until it is corrected",
                         stored.base_url(),
-                        scrub(api.to_string(), &stored.token)
+                        stored.token.excerpt(&api.to_string())
                     ));
                 }
             }
@@ -376,6 +390,85 @@ mod tests {
             assert!(err.to_string().contains(field), "{body}: {err}");
         }
         assert!(storage.get(STORAGE_KEY).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_new_host_needs_the_token_in_the_same_write() {
+        let storage = Arc::new(InMemoryStorage::new());
+        storage
+            .put(vault_plugin_sdk::StorageEntry {
+                key: STORAGE_KEY.into(),
+                value: br#"{"OPToken":"tok","OPVault":"","Host":"http://127.0.0.1:1/"}"#.to_vec(),
+                seal_wrap: false,
+            })
+            .await
+            .unwrap();
+        let b = backend(Arc::new(Engine::default()));
+        for body in [
+            json!({"op_connect_host": "http://127.0.0.1:2"}),
+            // A null token is no token.
+            json!({"op_connect_host": "http://127.0.0.1:2", "op_connect_token": null}),
+        ] {
+            let err = b
+                .handle(request(&storage, Operation::Update, body.clone()))
+                .await
+                .unwrap_err();
+            assert_eq!(err.http_status(), 400, "{body}");
+            let text = err.to_string();
+            assert!(text.contains("\"op_connect_token\""), "{text}");
+            assert!(text.contains("op_connect_host"), "{text}");
+        }
+        let raw = storage.get(STORAGE_KEY).await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&raw.value).contains("127.0.0.1:1"));
+        // The same host again (in any spelling the check normalises) needs no token.
+        b.handle(request(
+            &storage,
+            Operation::Update,
+            json!({"op_connect_host": " http://127.0.0.1:1// ", "max_retries": 0}),
+        ))
+        .await
+        .unwrap();
+        // Clearing the host needs none either: the token then goes nowhere.
+        b.handle(request(
+            &storage,
+            Operation::Update,
+            json!({"op_connect_host": ""}),
+        ))
+        .await
+        .unwrap();
+        // A host with its token is fine.
+        b.handle(request(
+            &storage,
+            Operation::Update,
+            json!({"op_connect_host": "http://127.0.0.1:2", "op_connect_token": "tok2"}),
+        ))
+        .await
+        .unwrap();
+        let raw = storage.get(STORAGE_KEY).await.unwrap().unwrap();
+        let stored: Map<String, Value> = serde_json::from_slice(&raw.value).unwrap();
+        assert_eq!(stored["Host"], "http://127.0.0.1:2");
+        assert_eq!(stored["OPToken"], "tok2");
+    }
+
+    #[tokio::test]
+    async fn out_of_range_numbers_are_400s_not_panics() {
+        let storage = Arc::new(InMemoryStorage::new());
+        let b = backend(Arc::new(Engine::default()));
+        for (body, field) in [
+            (json!({"request_timeout": 1e20}), "request_timeout"),
+            (json!({"request_timeout": -1}), "request_timeout"),
+            (json!({"item_cache_ttl": 1.7e308}), "item_cache_ttl"),
+            (json!({"max_retries": 1e20}), "max_retries"),
+            (json!({"max_retries": u64::MAX}), "max_retries"),
+            (json!({"max_retries": "-1"}), "max_retries"),
+        ] {
+            let err = b
+                .handle(request(&storage, Operation::Update, body.clone()))
+                .await
+                .unwrap_err();
+            assert_eq!(err.http_status(), 400, "{body}");
+            assert!(err.to_string().contains(field), "{body}: {err}");
+        }
     }
 
     #[tokio::test]

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use vault_plugin_sdk::{HandlerResult, Path, Request, Response};
 
 use crate::engine::{Engine, VERSION};
-use crate::error::scrub;
 use crate::render::object;
 use crate::routes::live;
 
@@ -34,7 +33,7 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
             ]))));
         }
     };
-    let token = live.config.token.as_str();
+    let token = &live.config.token;
     // One quick attempt each: a health check must answer promptly even when Connect hangs.
     let probe = live
         .client
@@ -42,7 +41,7 @@ async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .with_retry(RetryPolicy::none());
     let (heartbeat, health, vaults) =
         tokio::join!(probe.heartbeat(), probe.health(), probe.list_vaults(None));
-    let describe = |e: &ConnectError| scrub(e.to_string(), token);
+    let describe = |e: &ConnectError| token.excerpt(&e.to_string());
     let token_valid = match &vaults {
         Ok(_) => json!(true),
         Err(ConnectError::Unauthorized(api)) if api.http_status == 401 => json!(false),
