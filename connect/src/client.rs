@@ -13,10 +13,16 @@ use serde::de::DeserializeOwned;
 
 use crate::base_url::BaseUrl;
 use crate::config::{ClientConfig, RetryPolicy};
-use crate::error::{ApiError, ConnectError};
+use crate::error::{ApiError, ConnectError, excerpt};
 use crate::filter::Filter;
 use crate::model::{ActivityEntry, ErrorBody, File, Item, PatchOp, ServerHealth, Vault};
 use crate::token::ConnectToken;
+
+/// Most of an error answer's body that is read: Connect's `{status, message}` is tiny, and
+/// anything longer is not worth holding.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// Longest upstream text (error message, decoding error) kept in an error, in characters.
+pub const MAX_UPSTREAM_TEXT: usize = 512;
 
 /// Characters left as they are in an id path segment: RFC 3986 unreserved ones.
 const ID_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -45,6 +51,8 @@ struct Inner {
     token: ConnectToken,
     retry: RetryPolicy,
     timeout: Duration,
+    max_response_size: usize,
+    max_file_size: usize,
 }
 
 impl fmt::Debug for Client {
@@ -53,6 +61,8 @@ impl fmt::Debug for Client {
             .field("base", &self.inner.base)
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
+            .field("max_response_size", &self.inner.max_response_size)
+            .field("max_file_size", &self.inner.max_file_size)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +161,8 @@ impl Client {
                 token: config.token.clone(),
                 retry: config.retry,
                 timeout: config.timeout,
+                max_response_size: config.max_response_size,
+                max_file_size: config.max_file_size,
             }),
         })
     }
@@ -282,7 +294,13 @@ impl Client {
             Seg::Lit("/files"),
         ])?;
         let body = self
-            .execute(Method::GET, &url, inline_query(inline_content), None)
+            .execute_limited(
+                Method::GET,
+                &url,
+                inline_query(inline_content),
+                None,
+                self.json_limit(inline_content),
+            )
             .await?;
         decode_list(&body)
     }
@@ -298,12 +316,19 @@ impl Client {
         let url = self.file_url(vault_id, item_id, file_id, "")?;
         decode(
             &self
-                .execute(Method::GET, &url, inline_query(inline_content), None)
+                .execute_limited(
+                    Method::GET,
+                    &url,
+                    inline_query(inline_content),
+                    None,
+                    self.json_limit(inline_content),
+                )
                 .await?,
         )
     }
 
-    /// `GET …/items/{item_id}/files/{file_id}/content`: the raw bytes.
+    /// `GET …/items/{item_id}/files/{file_id}/content`: the raw bytes, at most the configured
+    /// `max_file_size` ([`ConnectError::ResponseTooLarge`] beyond).
     pub async fn get_file_content(
         &self,
         vault_id: &str,
@@ -311,7 +336,8 @@ impl Client {
         file_id: &str,
     ) -> Result<Bytes, ConnectError> {
         let url = self.file_url(vault_id, item_id, file_id, "/content")?;
-        self.execute(Method::GET, &url, &[], None).await
+        self.execute_limited(Method::GET, &url, &[], None, self.inner.max_file_size)
+            .await
     }
 
     // ----- server -------------------------------------------------------------------------
@@ -349,6 +375,17 @@ impl Client {
     }
 
     // ----- plumbing -----------------------------------------------------------------------
+
+    /// The limit for a JSON answer; one carrying inline file content may hold a whole file,
+    /// base64-encoded.
+    fn json_limit(&self, inline_content: bool) -> usize {
+        if inline_content {
+            let encoded = self.inner.max_file_size.div_ceil(3).saturating_mul(4);
+            self.inner.max_response_size.saturating_add(encoded)
+        } else {
+            self.inner.max_response_size
+        }
+    }
 
     fn item_url(&self, vault_id: &str, item_id: &str) -> Result<String, ConnectError> {
         self.url(&[
@@ -397,14 +434,27 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends the request, retrying idempotent methods per the [`RetryPolicy`]; returns the body
-    /// of a 2xx answer.
+    /// [`Client::execute_limited`] with the JSON answer limit.
     async fn execute(
         &self,
         method: Method,
         url: &str,
         query: &[(&str, &str)],
         body: Option<Bytes>,
+    ) -> Result<Bytes, ConnectError> {
+        self.execute_limited(method, url, query, body, self.inner.max_response_size)
+            .await
+    }
+
+    /// Sends the request, retrying idempotent methods per the [`RetryPolicy`]; returns the body
+    /// of a 2xx answer, which is at most `limit` bytes.
+    async fn execute_limited(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<Bytes>,
+        limit: usize,
     ) -> Result<Bytes, ConnectError> {
         let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
         let max_retries = if idempotent {
@@ -415,7 +465,10 @@ impl Client {
         let mut retry = 0;
         let mut maybe_applied = false;
         loop {
-            match self.attempt(method.clone(), url, query, body.clone()).await {
+            match self
+                .attempt(method.clone(), url, query, body.clone(), limit)
+                .await
+            {
                 Ok(bytes) => return Ok(bytes),
                 Err(failure) if failure.retryable && retry < max_retries => {
                     maybe_applied |= failure.maybe_applied;
@@ -451,6 +504,7 @@ impl Client {
         url: &str,
         query: &[(&str, &str)],
         body: Option<Bytes>,
+        limit: usize,
     ) -> Result<Bytes, Failure> {
         let mut request = self
             .inner
@@ -472,17 +526,28 @@ impl Client {
             .map_err(|err| self.transport_failure(err))?;
         let status = response.status();
         if status.is_success() {
-            return response
-                .bytes()
-                .await
-                .map_err(|err| self.transport_failure(err));
+            return match read_bounded(response, limit).await {
+                Ok(body) => Ok(body),
+                Err(BodyError::TooLarge) => Err(Failure {
+                    error: ConnectError::ResponseTooLarge {
+                        host: self.inner.host.clone(),
+                        limit,
+                    },
+                    // The same request would get the same answer.
+                    retryable: false,
+                    maybe_applied: true,
+                }),
+                Err(BodyError::Transport(err)) => Err(self.transport_failure(err)),
+            };
         }
         let retryable = matches!(
             status,
             StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
         );
-        // An unreadable error body still leaves the status, which is what matters.
-        let body = response.bytes().await.unwrap_or_default();
+        // An unreadable or oversized error body still leaves the status, which is what matters.
+        let body = read_bounded(response, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
         Err(Failure {
             error: api_error(status, &body),
             retryable,
@@ -519,6 +584,35 @@ impl Client {
     }
 }
 
+/// Why a body could not be read whole.
+enum BodyError {
+    /// It is longer than the limit (announced or seen); the rest was left unread.
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk, giving up as soon as it passes `limit` bytes, so that an
+/// oversized answer never costs more than the limit in memory. An announced `Content-Length`
+/// above the limit fails before anything is read. Dropping the response closes the connection.
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Bytes, BodyError> {
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    // Trust the announced length for the first allocation only up to a modest size.
+    let initial = announced.map_or(8 * 1024, |length| {
+        usize::try_from(length).unwrap_or(limit).min(256 * 1024)
+    });
+    let mut body = bytes::BytesMut::with_capacity(initial);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 /// Checks and normalises the base URL through [`BaseUrl`]. Returns (parsed URL, base, host
 /// for messages).
 fn normalize_base_url(raw: &str) -> Result<(BaseUrl, String, String), ConnectError> {
@@ -550,7 +644,9 @@ fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, ConnectError
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectError> {
-    serde_json::from_slice(body).map_err(|err| ConnectError::BadResponse(err.to_string()))
+    // serde's messages quote the offending value, which came from upstream: keep an excerpt.
+    serde_json::from_slice(body)
+        .map_err(|err| ConnectError::BadResponse(excerpt(&err.to_string(), MAX_UPSTREAM_TEXT)))
 }
 
 /// Lists: a `null` body means an empty list (as the Go SDK treats it).
@@ -568,7 +664,7 @@ fn api_error(status: StatusCode, body: &[u8]) -> ConnectError {
             } else {
                 parsed.status
             },
-            parsed.message,
+            excerpt(&parsed.message, MAX_UPSTREAM_TEXT),
         ),
         _ => (
             http_status,

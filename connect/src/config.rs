@@ -24,6 +24,13 @@ pub struct ClientConfig {
     pub ca_certificate_pem: Option<Vec<u8>>,
     /// The `User-Agent` header.
     pub user_agent: String,
+    /// Largest JSON answer accepted (bytes); a larger one fails with
+    /// [`ConnectError::ResponseTooLarge`](crate::ConnectError::ResponseTooLarge) as soon as the
+    /// limit is passed, without reading the rest.
+    pub max_response_size: usize,
+    /// Largest file content accepted (bytes) from `…/files/{id}/content`; answers listing files
+    /// with inline content may be this much (base64-encoded) larger than `max_response_size`.
+    pub max_file_size: usize,
 }
 
 impl ClientConfig {
@@ -31,6 +38,11 @@ impl ClientConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
     /// Default connection timeout.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// Default [`ClientConfig::max_response_size`]: 8 MiB, far above any real item (Connect
+    /// items are a few KiB; an item with hundreds of fields stays below 1 MiB).
+    pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 8 * 1024 * 1024;
+    /// Default [`ClientConfig::max_file_size`]: 16 MiB.
+    pub const DEFAULT_MAX_FILE_SIZE: usize = 16 * 1024 * 1024;
     /// Default `User-Agent`.
     pub const DEFAULT_USER_AGENT: &'static str =
         concat!("onepassword-connect-rs/", env!("CARGO_PKG_VERSION"));
@@ -45,7 +57,21 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             ca_certificate_pem: None,
             user_agent: Self::DEFAULT_USER_AGENT.to_owned(),
+            max_response_size: Self::DEFAULT_MAX_RESPONSE_SIZE,
+            max_file_size: Self::DEFAULT_MAX_FILE_SIZE,
         }
+    }
+
+    /// Sets the largest JSON answer accepted.
+    pub fn with_max_response_size(mut self, bytes: usize) -> Self {
+        self.max_response_size = bytes;
+        self
+    }
+
+    /// Sets the largest file content accepted.
+    pub fn with_max_file_size(mut self, bytes: usize) -> Self {
+        self.max_file_size = bytes;
+        self
     }
 
     /// Sets the per-attempt timeout.
@@ -95,6 +121,8 @@ impl std::fmt::Debug for ClientConfig {
                     .map(|pem| format!("<{} bytes>", pem.len())),
             )
             .field("user_agent", &self.user_agent)
+            .field("max_response_size", &self.max_response_size)
+            .field("max_file_size", &self.max_file_size)
             .finish()
     }
 }

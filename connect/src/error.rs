@@ -3,6 +3,19 @@
 use std::fmt;
 use std::time::Duration;
 
+/// At most `max_chars` characters of `text`, with a note of how much was cut: upstream text is
+/// echoed into errors and logs, and must not make them arbitrarily long.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!(
+            "{}… ({} more bytes not shown)",
+            &text[..cut],
+            text.len() - cut
+        ),
+    }
+}
+
 /// An error answer from Connect: the HTTP status and Connect's `{status, message}` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -55,6 +68,16 @@ pub enum ConnectError {
     /// Any other error status.
     #[error("{0}")]
     Http(ApiError),
+    /// The answer is larger than the configured limit; the rest of it was not read.
+    #[error(
+        "1Password Connect at {host} sent an answer larger than the limit of {limit} bytes; it was not read"
+    )]
+    ResponseTooLarge {
+        /// Scheme, host and port of the Connect server.
+        host: String,
+        /// The limit that was passed (bytes).
+        limit: usize,
+    },
     /// A success status with a body that is not what the endpoint returns.
     #[error("decoding response: {0}")]
     BadResponse(String),

@@ -30,7 +30,7 @@ pub mod model;
 mod token;
 
 pub use base_url::{BaseUrl, UrlError};
-pub use client::Client;
+pub use client::{Client, MAX_UPSTREAM_TEXT};
 pub use config::{ClientConfig, RetryPolicy};
-pub use error::{ApiError, ConnectError};
+pub use error::{ApiError, ConnectError, excerpt};
 pub use token::{ConnectToken, MAX_EXCERPT_CHARS, bounded};

@@ -1,5 +1,6 @@
-//! What the engine asks Connect, counted in the mock's journal: one request per read by id, one
-//! per steady-state read by title, and caches that check themselves when the data changes behind
+//! What the engine asks Connect, counted in the mock's journal: one request per steady-state read
+//! by id or by title (a cold read by id also lists the vaults and the vault's items once, to learn
+//! the canonical names policies are checked against), and caches that check themselves when the data changes behind
 //! the engine's back (renames, deletes, re-creations in 1Password).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,13 +24,24 @@ async fn rename_in_connect(s: &Scenario, vault: &str, item: &str, title: &str) {
 #[tokio::test]
 async fn read_by_ids_costs_one_request() {
     let s = Scenario::new().await;
+    let path = format!("vaults/{}/items/{}", ids::A, ids::X);
+    let item = format!("GET /v1/vaults/{}/items/{}", ids::A, ids::X);
     s.connect.clear_journal().await;
-    let read = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    let read = s.read(&path).await;
     assert_eq!(read.status, 200);
+    // Cold: the listings that give the canonical path, then the item.
     assert_eq!(
         s.connect.journal_lines().await,
-        vec![format!("GET /v1/vaults/{}/items/{}", ids::A, ids::X)]
+        vec![
+            "GET /v1/vaults".to_owned(),
+            format!("GET /v1/vaults/{}/items", ids::A),
+            item.clone(),
+        ]
     );
+    s.connect.clear_journal().await;
+    let again = s.read(&path).await;
+    assert_eq!(again.data, read.data);
+    assert_eq!(s.connect.journal_lines().await, vec![item]);
 }
 
 #[tokio::test]
@@ -161,7 +173,8 @@ async fn writes_by_title_resolve_afresh() {
 async fn item_cache_serves_repeat_reads_and_is_invalidated_by_writes() {
     let s = Scenario::new().await;
     let path = format!("vaults/{}/items/{}", ids::A, ids::X);
-    // Off by default: every read asks Connect.
+    // Off by default: every read asks Connect (once the listings are warm).
+    s.read(&path).await;
     s.connect.clear_journal().await;
     s.read(&path).await;
     s.read(&path).await;
@@ -173,11 +186,14 @@ async fn item_cache_serves_repeat_reads_and_is_invalidated_by_writes() {
     for _ in 0..3 {
         assert_eq!(s.read(&path).await.get("username"), &json!("admin"));
     }
+    // The item is fetched once (the new config starts with cold listings too).
     assert_eq!(
-        s.connect_requests().await,
-        1,
-        "{:?}",
-        s.connect.journal_lines().await
+        s.connect.journal_lines().await,
+        vec![
+            "GET /v1/vaults".to_owned(),
+            format!("GET /v1/vaults/{}/items", ids::A),
+            format!("GET /v1/vaults/{}/items/{}", ids::A, ids::X),
+        ]
     );
 
     let patched = s
@@ -193,6 +209,8 @@ async fn item_cache_serves_repeat_reads_and_is_invalidated_by_writes() {
 #[tokio::test]
 async fn list_and_create_cost_what_they_must() {
     let s = Scenario::new().await;
+    // The vault listing behind the canonical path, once.
+    s.list(&format!("vaults/{}/items", ids::A)).await;
     s.connect.clear_journal().await;
     let list = s.list(&format!("vaults/{}/items", ids::A)).await;
     assert_eq!(list.status, 200);

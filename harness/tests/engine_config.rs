@@ -247,7 +247,15 @@ async fn host_change_takes_effect_immediately() {
         0,
         "the old host must not be used"
     );
-    assert_eq!(other.journal().await.len(), 1);
+    // The new config starts with cold listings: the vaults and the vault's items, then the item.
+    assert_eq!(
+        other.journal_lines().await,
+        vec![
+            "GET /v1/vaults".to_owned(),
+            format!("GET /v1/vaults/{}/items", ids::A),
+            format!("GET /v1/vaults/{}/items/{}", ids::A, ids::X),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,10 @@
 //!   errors) or the Connect error shape `{"status": N, "message": "injected fault"}`.
 //! - `malformed`: answer with a truncated JSON body (status `status`, default 200).
 //! - `drop`: close the connection without any response.
+//! - `body_bytes`: answer with status `status` (default 200) and a generated body of this many
+//!   bytes, streamed in chunks without a `Content-Length` and never held in memory: a JSON text
+//!   `{"status": N, "message": "xxx…` that never ends, to imitate a hostile or broken upstream
+//!   (e.g. `{"route": "GET /v1/vaults/*/items/*", "body_bytes": 1073741824}`).
 //! - `times`: apply to this many matching requests only, then disappear (default: forever).
 //!
 //! The first matching fault applies. `--fault` also accepts a compact form:
@@ -194,6 +198,9 @@ pub struct FaultSpec {
     /// Close the connection without answering.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub drop: bool,
+    /// Answer with a generated (streamed) body of this many bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
     /// Number of matching requests the fault applies to (absent: unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
@@ -234,6 +241,7 @@ impl FaultSpec {
                     "times" => spec.times = Some(value.parse().map_err(|_| bad())?),
                     "malformed" => spec.malformed = value.parse().map_err(|_| bad())?,
                     "drop" => spec.drop = value.parse().map_err(|_| bad())?,
+                    "body_bytes" => spec.body_bytes = Some(value.parse().map_err(|_| bad())?),
                     "body" => {
                         spec.body = Some(
                             serde_json::from_str(value)
@@ -274,6 +282,8 @@ pub struct FaultAction {
     pub malformed: bool,
     /// Close the connection.
     pub drop: bool,
+    /// Stream a generated body of this many bytes.
+    pub body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,6 +431,7 @@ impl Faults {
                 body: fault.spec.body.clone(),
                 malformed: fault.spec.malformed,
                 drop: fault.spec.drop,
+                body_bytes: fault.spec.body_bytes,
             });
         }
         None
@@ -552,6 +563,8 @@ mod tests {
         assert_eq!(compact.latency_ms, Some(20));
         assert!(compact.malformed);
         assert_eq!(compact.body, Some(serde_json::json!("oops")));
+        let huge = FaultSpec::parse_flag("/v1/**;body_bytes=1073741824").unwrap();
+        assert_eq!(huge.body_bytes, Some(1 << 30));
         assert!(FaultSpec::parse_flag("/v1;status=999").is_err());
         assert!(FaultSpec::parse_flag("/v1;colour=red").is_err());
         assert!(FaultSpec::parse_flag(r#"{"route": "/v1", "color": 1}"#).is_err());

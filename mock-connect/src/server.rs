@@ -430,6 +430,13 @@ async fn call(router: Router, request: Request<Body>) -> Response {
 
 /// The answer a fault imposes, if it replaces the handler's.
 fn faulty_response(action: &FaultAction) -> Option<Response> {
+    if let Some(size) = action.body_bytes {
+        let status = action
+            .status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        return Some(generated_response(status, size));
+    }
     if action.malformed {
         let status = action
             .status
@@ -452,6 +459,38 @@ fn faulty_response(action: &FaultAction) -> Option<Response> {
         }
         Some(value) => json_response(status, serde_json::to_vec(value).unwrap_or_default().into()),
     })
+}
+
+/// A body of `size` bytes made up as it is sent, so that a gigabyte answer costs the mock one
+/// chunk of memory: a JSON error object whose message never ends.
+fn generated_response(status: StatusCode, size: u64) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let head = format!("{{\"status\": {}, \"message\": \"", status.as_u16()).into_bytes();
+    let filler = bytes::Bytes::from(vec![b'x'; CHUNK]);
+    let chunks = futures::stream::unfold((0u64, head), move |(sent, head)| {
+        let filler = filler.clone();
+        async move {
+            if sent >= size {
+                return None;
+            }
+            let remaining = usize::try_from(size - sent).unwrap_or(usize::MAX);
+            let chunk = if sent == 0 && !head.is_empty() {
+                let mut first = head;
+                first.truncate(remaining);
+                bytes::Bytes::from(first)
+            } else {
+                filler.slice(..remaining.min(CHUNK))
+            };
+            let next = sent + chunk.len() as u64;
+            Some((Ok::<_, std::convert::Infallible>(chunk), (next, Vec::new())))
+        }
+    });
+    let mut response = Response::new(Body::from_stream(chunks));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// A mock running in the background; dropping it stops the server.

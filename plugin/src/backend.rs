@@ -36,6 +36,15 @@ pub fn backend(engine: Arc<Engine>) -> Backend<Engine> {
         .path(routes::files::list_path())
         .path(routes::files::read_path())
         .path(routes::health::path())
+        .on_resolve_path(
+            |engine: Arc<Engine>, req: vault_plugin_sdk::Request| async move {
+                // Without a usable config the path stays as sent and the request reports why.
+                let Ok(live) = engine.live(req.storage().as_ref()).await else {
+                    return Ok(None);
+                };
+                live.canonical_path(&req.path).await
+            },
+        )
         .deadline(Engine::deadline)
         .on_invalidate(|engine: &Engine, key: &str| {
             if key == STORAGE_KEY {

@@ -23,6 +23,11 @@ pub const DEFAULT_MAX_RETRIES: u32 = 2;
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest accepted number of retries.
 pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// Smallest accepted answer size limit.
+pub const MIN_SIZE_LIMIT: u64 = 1024;
+/// Largest accepted answer size limit: a file read holds its content, its base64 form and the
+/// response built from it, so the plugin's memory per request stays a few times this.
+pub const MAX_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Longest a request may take in all, across lookups and retries (unless one attempt may take
 /// longer): below OpenBao's default 90 s request limit, so the caller gets the engine's 504
 /// rather than the server abandoning the request.
@@ -74,6 +79,20 @@ pub struct StoredConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub item_cache_ttl_ms: Option<u64>,
+    /// Largest JSON answer accepted from Connect, in bytes (absent: the client's default).
+    #[serde(
+        rename = "MaxResponseBytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_response_bytes: Option<u64>,
+    /// Largest file content accepted from Connect, in bytes (absent: the client's default).
+    #[serde(
+        rename = "MaxFileBytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_file_bytes: Option<u64>,
 }
 
 impl fmt::Debug for StoredConfig {
@@ -86,6 +105,8 @@ impl fmt::Debug for StoredConfig {
             .field("max_retries", &self.max_retries)
             .field("ca_certificate_set", &self.ca_certificate.is_some())
             .field("item_cache_ttl_ms", &self.item_cache_ttl_ms)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_file_bytes", &self.max_file_bytes)
             .finish()
     }
 }
@@ -120,6 +141,20 @@ impl StoredConfig {
     pub fn item_cache_ttl(&self) -> Duration {
         self.item_cache_ttl_ms
             .map_or(Duration::ZERO, Duration::from_millis)
+    }
+
+    /// The largest JSON answer accepted from Connect.
+    pub fn max_response_size(&self) -> usize {
+        self.max_response_bytes
+            .and_then(|bytes| usize::try_from(bytes).ok())
+            .unwrap_or(onepassword_connect::ClientConfig::DEFAULT_MAX_RESPONSE_SIZE)
+    }
+
+    /// The largest file content accepted from Connect.
+    pub fn max_file_size(&self) -> usize {
+        self.max_file_bytes
+            .and_then(|bytes| usize::try_from(bytes).ok())
+            .unwrap_or(onepassword_connect::ClientConfig::DEFAULT_MAX_FILE_SIZE)
     }
 
     /// The base URL requests go to: the stored host without trailing slashes (the reference

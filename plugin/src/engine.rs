@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use onepassword_connect::{Client, ClientConfig, RetryPolicy};
 use vault_plugin_sdk::{Error, Storage, StorageExt};
 
+use crate::canonical::Directory;
 use crate::config::{STORAGE_KEY, StoredConfig};
 use crate::error::{from_connect, not_configured};
 use crate::resolve::{ItemCache, NameCache};
@@ -43,6 +44,8 @@ pub struct Live {
     pub names: NameCache,
     /// Items by id, when `item_cache_ttl` is set.
     pub items: ItemCache,
+    /// Canonical names of vaults and items, for `resolve-path`.
+    pub directory: Directory,
 }
 
 impl Live {
@@ -62,6 +65,7 @@ impl Live {
             client,
             names: NameCache::default(),
             items,
+            directory: Directory::default(),
         })
     }
 
@@ -93,7 +97,9 @@ pub fn build_client(
             },
             ..RetryPolicy::default()
         })
-        .with_user_agent(user_agent());
+        .with_user_agent(user_agent())
+        .with_max_response_size(config.max_response_size())
+        .with_max_file_size(config.max_file_size());
     if let Some(pem) = &config.ca_certificate {
         client_config = client_config.with_ca_certificate_pem(pem.as_bytes().to_vec());
     }

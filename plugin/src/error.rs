@@ -35,7 +35,9 @@ pub fn from_connect(action: &str, host: &str, token: &ConnectToken, error: &Conn
     let detail = token.excerpt(&error.to_string());
     let message = |text: String| format!("{action}: {text}");
     match error {
-        ConnectError::Unreachable { .. } | ConnectError::BadResponse(_) => {
+        ConnectError::Unreachable { .. }
+        | ConnectError::BadResponse(_)
+        | ConnectError::ResponseTooLarge { .. } => {
             Error::upstream(502, message(with_host(detail, host)))
         }
         ConnectError::Timeout { .. } => Error::upstream(504, message(with_host(detail, host))),

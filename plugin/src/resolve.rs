@@ -24,10 +24,13 @@ use onepassword_connect::filter::Filter;
 use onepassword_connect::model::Item;
 use vault_plugin_sdk::Error;
 
+use crate::canonical::Spelling;
 use crate::engine::Live;
 
 /// How long a vault name → id answer is trusted.
 pub const VAULT_NAME_TTL: Duration = Duration::from_secs(30);
+/// How long an item pin (see [`NameCache::pin_item`]) holds.
+const PIN_TTL: Duration = Duration::from_secs(5);
 /// Entries beyond this make a cache start over (a crude bound against unbounded growth).
 const MAX_ENTRIES: usize = 10_000;
 
@@ -51,6 +54,8 @@ struct Resolution {
 pub struct NameCache {
     vaults: RwLock<HashMap<String, (Resolution, Instant)>>,
     items: RwLock<HashMap<(String, String), Resolution>>,
+    /// `(vault id, title)` → the id a request spelled by id was canonicalised from, and when.
+    pins: RwLock<HashMap<(String, String), (String, Instant)>>,
 }
 
 fn lock_read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -81,6 +86,59 @@ impl NameCache {
             name.to_owned(),
             (resolution, Instant::now()),
         );
+    }
+
+    /// Seeds a vault name's resolution learnt from a listing fetched at `at` (it expires as if
+    /// it had been resolved then), so that a canonical path costs no second lookup.
+    pub(crate) fn seed_vault(&self, name: &str, id: &str, warning: Option<String>, at: Instant) {
+        bounded_insert(
+            &mut lock_write(&self.vaults),
+            name.to_owned(),
+            (
+                Resolution {
+                    id: id.to_owned(),
+                    warning,
+                },
+                at,
+            ),
+        );
+    }
+
+    /// Seeds an item title's resolution learnt from a listing (checked against the fetched
+    /// item like any other).
+    pub(crate) fn seed_item(&self, vault_id: &str, title: &str, id: &str, warning: Option<String>) {
+        self.remember_item(
+            vault_id,
+            title,
+            Resolution {
+                id: id.to_owned(),
+                warning,
+            },
+        );
+    }
+
+    /// Records that a request spelled item `id` by id and was given the canonical title
+    /// `title`: the request then reaches the engine under the title only, and must be served
+    /// that item or refused, never another one that took the title meanwhile.
+    pub(crate) fn pin_item(&self, vault_id: &str, title: &str, id: &str) {
+        bounded_insert(
+            &mut lock_write(&self.pins),
+            (vault_id.to_owned(), title.to_owned()),
+            (id.to_owned(), Instant::now()),
+        );
+    }
+
+    /// Whether `resolved` contradicts a recent pin of `title` (the listing behind the canonical
+    /// path was stale); the pin is dropped then.
+    fn contradicts_pin(&self, vault_id: &str, title: &str, resolved: &str) -> bool {
+        let key = (vault_id.to_owned(), title.to_owned());
+        let contradicts = lock_read(&self.pins)
+            .get(&key)
+            .is_some_and(|(id, at)| at.elapsed() < PIN_TTL && id != resolved);
+        if contradicts {
+            lock_write(&self.pins).remove(&key);
+        }
+        contradicts
     }
 
     fn forget_vault_id(&self, vault_id: &str) {
@@ -154,7 +212,10 @@ impl ItemCache {
 
 /// Picks the oldest by `createdAt` (absent counts as oldest, like Go's zero time); ties keep the
 /// first in order. Returns its index.
-fn oldest_index<T>(rows: &[T], created: impl Fn(&T) -> Option<DateTime<Utc>>) -> Option<usize> {
+pub(crate) fn oldest_index<T>(
+    rows: &[T],
+    created: impl Fn(&T) -> Option<DateTime<Utc>>,
+) -> Option<usize> {
     let mut best: Option<(usize, Option<DateTime<Utc>>)> = None;
     for (i, row) in rows.iter().enumerate() {
         let at = created(row);
@@ -166,7 +227,7 @@ fn oldest_index<T>(rows: &[T], created: impl Fn(&T) -> Option<DateTime<Utc>>) ->
     best.map(|(i, _)| i)
 }
 
-fn duplicates_warning(kind: &str, title: &str, chosen: &str, ids: &[&str]) -> String {
+pub(crate) fn duplicates_warning(kind: &str, title: &str, chosen: &str, ids: &[&str]) -> String {
     let others: Vec<&str> = ids.iter().copied().filter(|id| *id != chosen).collect();
     format!(
         "{} {kind}s are titled {title:?}: using the oldest, {chosen}; the others are {}",
@@ -186,15 +247,23 @@ pub struct Found {
 }
 
 impl Live {
-    /// The id of vault `segment` (an id, or a name resolved oldest-first), plus a warning when
-    /// the name is ambiguous.
+    /// The id of vault `segment` (an id, `<name>/<id>`, or a name resolved oldest-first among
+    /// the vaults with exactly that name), plus a warning when the name is ambiguous.
     pub async fn vault_id(
         &self,
         segment: &str,
         action: &str,
     ) -> Result<(String, Option<String>), Error> {
-        if is_uuid(segment) {
-            return Ok((segment.to_owned(), None));
+        match Spelling::parse(segment) {
+            Spelling::Id(id) => return Ok((id.to_owned(), None)),
+            Spelling::Pinned { name, id } => {
+                return if self.check_pinned_vault(name, id).await? {
+                    Ok((id.to_owned(), None))
+                } else {
+                    Err(Self::vault_not_found(action, segment))
+                };
+            }
+            Spelling::Name(_) => {}
         }
         if let Some(hit) = self.names.vault(segment) {
             return Ok((hit.id, hit.warning));
@@ -204,11 +273,10 @@ impl Live {
             .list_vaults(Some(&Filter::title_eq(segment)))
             .await
             .map_err(|e| self.fail(action, &e))?;
-        let index = oldest_index(&vaults, |v| v.created_at).ok_or_else(|| {
-            Error::not_found(format!(
-                "{action}: No vaults found with identifier {segment:?}"
-            ))
-        })?;
+        // Connect's filter ignores case: a vault named otherwise is another vault.
+        let vaults: Vec<_> = vaults.into_iter().filter(|v| v.name == segment).collect();
+        let index = oldest_index(&vaults, |v| v.created_at)
+            .ok_or_else(|| Self::vault_not_found(action, segment))?;
         let id = vaults[index].id.clone();
         let warning = (vaults.len() > 1).then(|| {
             let ids: Vec<&str> = vaults.iter().map(|v| v.id.as_str()).collect();
@@ -245,6 +313,8 @@ impl Live {
         let rows: Vec<&Item> = rows.iter().filter(|row| row.title == title).collect();
         let Some(index) = oldest_index(&rows, |row| row.created_at) else {
             self.names.forget_item(vault_id, title);
+            // A canonical path may have named this title from a stale listing.
+            self.directory.forget_items(vault_id);
             return Ok(None);
         };
         let id = rows[index].id.clone();
@@ -270,6 +340,12 @@ impl Live {
         self.fail(action, error)
     }
 
+    fn vault_not_found(action: &str, segment: &str) -> Error {
+        Error::not_found(format!(
+            "{action}: No vaults found with identifier {segment:?}"
+        ))
+    }
+
     fn item_not_found(action: &str, segment: &str) -> Error {
         Error::not_found(format!(
             "{action}: No items found with identifier {segment:?}"
@@ -283,13 +359,39 @@ impl Live {
         segment: &str,
         action: &str,
     ) -> Result<(String, Option<String>), Error> {
-        if is_uuid(segment) {
-            return Ok((segment.to_owned(), None));
+        match Spelling::parse(segment) {
+            Spelling::Id(id) => return Ok((id.to_owned(), None)),
+            Spelling::Pinned { name, id } => {
+                return if self.check_pinned_item(vault_id, name, id).await? {
+                    Ok((id.to_owned(), None))
+                } else {
+                    Err(Self::item_not_found(action, segment))
+                };
+            }
+            Spelling::Name(_) => {}
         }
-        self.resolve_title(vault_id, segment, action)
+        let (id, warning) = self
+            .resolve_title(vault_id, segment, action)
             .await?
             .map(|r| (r.id, r.warning))
-            .ok_or_else(|| Self::item_not_found(action, segment))
+            .ok_or_else(|| Self::item_not_found(action, segment))?;
+        self.check_pin(vault_id, segment, &id, action)?;
+        Ok((id, warning))
+    }
+
+    /// Refuses to serve a title whose item is not the one a request spelled by id was
+    /// canonicalised from: the item was renamed behind the engine's back.
+    fn check_pin(&self, vault_id: &str, title: &str, id: &str, action: &str) -> Result<(), Error> {
+        if !self.names.contradicts_pin(vault_id, title, id) {
+            return Ok(());
+        }
+        self.directory.forget_items(vault_id);
+        Err(Error::Coded {
+            status: 409,
+            message: format!(
+                "{action}: the item titled {title:?} changed in 1Password while the request was resolved; retry"
+            ),
+        })
     }
 
     /// Fetches one item by id, through the item cache.
@@ -322,6 +424,17 @@ impl Live {
             warnings,
         };
 
+        if let Spelling::Pinned { name, id } = Spelling::parse(item_segment) {
+            // Served only while the item still carries the name the path gives it.
+            return match self.fetch_item(&vault_id, id).await {
+                Ok(item) if item.title == name => Ok(found(item, warnings)),
+                Ok(_) => {
+                    self.directory.forget_items(&vault_id);
+                    Err(Self::item_not_found(action, item_segment))
+                }
+                Err(err) => Err(self.vault_failure(&vault_id, action, &err)),
+            };
+        }
         if is_uuid(item_segment) {
             match self.fetch_item(&vault_id, item_segment).await {
                 Ok(item) => return Ok(found(item, warnings)),
@@ -352,6 +465,7 @@ impl Live {
         if let Some(cached) = self.names.item(vault_id, title) {
             match self.fetch_item(vault_id, &cached.id).await {
                 Ok(item) if item.title == title && item.vault.id == vault_id => {
+                    self.check_pin(vault_id, title, &item.id, action)?;
                     return Ok((item, cached.warning));
                 }
                 Ok(_) => {}
@@ -364,6 +478,7 @@ impl Live {
             .resolve_title(vault_id, title, action)
             .await?
             .ok_or_else(|| Self::item_not_found(action, title))?;
+        self.check_pin(vault_id, title, &resolution.id, action)?;
         let item = self
             .fetch_item(vault_id, &resolution.id)
             .await
@@ -374,6 +489,7 @@ impl Live {
     /// Drops what this node knows about an item after writing or deleting it.
     pub fn forget_item(&self, vault_id: &str, item_id: &str, title: Option<&str>) {
         self.items.forget(vault_id, item_id);
+        self.directory.forget_items(vault_id);
         if let Some(title) = title {
             self.names.forget_item(vault_id, title);
         }

@@ -782,3 +782,146 @@ async fn a_derived_client_uses_its_own_timeout_and_retries() {
     assert_eq!(stub.seen().await.len(), 1);
     assert_eq!(quick.base_url(), base.base_url());
 }
+
+// ----- size limits -------------------------------------------------------------------------
+
+/// A raw HTTP/1.1 server answering every request with a chunked 200 body of `total` bytes and
+/// no `Content-Length`, so only reading the body can find its size. Returns its address and the
+/// number of bytes it managed to write (the client hangs up early when it enforces a limit).
+async fn endless_chunked_server(total: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                let mut sent = 0;
+                while sent < total {
+                    let frame = format!("{:x}\r\n", chunk.len());
+                    let ok = socket.write_all(frame.as_bytes()).await.is_ok()
+                        && socket.write_all(&chunk).await.is_ok()
+                        && socket.write_all(b"\r\n").await.is_ok();
+                    if !ok {
+                        return;
+                    }
+                    sent += chunk.len();
+                    counter.store(sent, Ordering::SeqCst);
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    (addr, written)
+}
+
+#[tokio::test]
+async fn an_oversized_streamed_answer_stops_at_the_limit_without_reading_the_rest() {
+    let total = 256 * 1024 * 1024;
+    let (addr, written) = endless_chunked_server(total).await;
+    let config = ClientConfig::new(format!("http://{addr}"), TOKEN)
+        .with_max_response_size(1024 * 1024)
+        .with_retry(RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+        });
+    let error = Client::new(config)
+        .unwrap()
+        .get_item(VAULT, ITEM)
+        .await
+        .unwrap_err();
+    match &error {
+        ConnectError::ResponseTooLarge { host, limit } => {
+            assert_eq!(host, &format!("http://{addr}"));
+            assert_eq!(*limit, 1024 * 1024);
+        }
+        other => panic!("expected ResponseTooLarge, got {other:?}"),
+    }
+    assert!(error.to_string().contains("1048576 bytes"), "{error}");
+    // The client hung up long before the server could send everything (socket buffers let it
+    // get somewhat ahead of the reader, never 256 MiB).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        written.load(Ordering::SeqCst) < total / 2,
+        "{} bytes",
+        written.load(Ordering::SeqCst)
+    );
+}
+
+#[tokio::test]
+async fn an_announced_oversized_answer_fails_once_and_is_not_retried() {
+    let big = format!("\"{}\"", "x".repeat(4096));
+    let stub = Stub::start(move |_, _| Reply::text(200, &big)).await;
+    let client = Client::new(stub.config().with_max_response_size(1024)).unwrap();
+    let error = client.list_vaults(None).await.unwrap_err();
+    assert!(
+        matches!(error, ConnectError::ResponseTooLarge { limit: 1024, .. }),
+        "{error:?}"
+    );
+    assert_eq!(stub.seen().await.len(), 1);
+}
+
+#[tokio::test]
+async fn file_content_has_its_own_limit() {
+    let content = "y".repeat(10_000);
+    let stub = Stub::start(move |_, _| Reply::text(200, &content)).await;
+    let config = stub.config().with_max_response_size(1000);
+    let roomy = Client::new(config.clone().with_max_file_size(10_000)).unwrap();
+    let bytes = roomy.get_file_content(VAULT, ITEM, "f1").await.unwrap();
+    assert_eq!(bytes.len(), 10_000);
+    let tight = Client::new(config.with_max_file_size(9_999)).unwrap();
+    let error = tight.get_file_content(VAULT, ITEM, "f1").await.unwrap_err();
+    assert!(
+        matches!(error, ConnectError::ResponseTooLarge { limit: 9_999, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn upstream_messages_are_cut_to_an_excerpt() {
+    let stub = Stub::start(|seen, _| {
+        if seen.path.ends_with("/long") {
+            Reply::json(400, json!({"status": 400, "message": "m".repeat(50_000)}))
+        } else {
+            Reply::json(
+                400,
+                json!({"status": 400, "message": "z".repeat(1_000_000)}),
+            )
+        }
+    })
+    .await;
+    let client = stub.client();
+    let long = client.get_item(VAULT, "long").await.unwrap_err();
+    let message = &long.api_error().unwrap().message;
+    assert!(
+        message.starts_with(&"m".repeat(MAX_UPSTREAM_TEXT)),
+        "{message}"
+    );
+    assert!(
+        message.len() < MAX_UPSTREAM_TEXT + 64,
+        "{} bytes",
+        message.len()
+    );
+    assert!(message.contains("more bytes not shown"), "{message}");
+    // An error body beyond what is read at all leaves the status and its reason phrase.
+    let huge = client.get_item(VAULT, "huge").await.unwrap_err();
+    assert_eq!(huge.to_string(), "status 400: Bad Request");
+}
+
+#[test]
+fn excerpts_cut_on_character_boundaries() {
+    assert_eq!(excerpt("short", 10), "short");
+    let cut = excerpt("ééééé", 2);
+    assert!(cut.starts_with("éé… ("), "{cut}");
+    assert!(cut.contains("6 more bytes"), "{cut}");
+}

@@ -18,6 +18,8 @@ use super::response::Response;
 type Hook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, Result<(), Error>> + Send + Sync>;
 type CleanupHook<S> = Arc<dyn Fn(Arc<S>) -> BoxFuture<'static, ()> + Send + Sync>;
 type InvalidateHook<S> = Arc<dyn Fn(&S, &str) + Send + Sync>;
+type ResolveHook<S> =
+    Arc<dyn Fn(Arc<S>, Request) -> BoxFuture<'static, Result<Option<String>, Error>> + Send + Sync>;
 type DeadlineHook<S> = Arc<dyn Fn(&S) -> Duration + Send + Sync>;
 
 /// Paths with special treatment by the host (see Vault's `logical.Paths`).
@@ -43,6 +45,7 @@ pub struct Backend<S> {
     initialize: Option<Hook<S>>,
     cleanup: Option<CleanupHook<S>>,
     invalidate: Option<InvalidateHook<S>>,
+    resolve_path: Option<ResolveHook<S>>,
     deadline: Option<DeadlineHook<S>>,
 }
 
@@ -57,6 +60,7 @@ impl<S: Send + Sync + 'static> Backend<S> {
             initialize: None,
             cleanup: None,
             invalidate: None,
+            resolve_path: None,
             deadline: None,
         }
     }
@@ -116,6 +120,27 @@ impl<S: Send + Sync + 'static> Backend<S> {
         self
     }
 
+    /// Maps a request path to its canonical path, for hosts that ask (OpenBao 2.7's
+    /// `resolve-path` operation, sent before every routed request): the host then checks the
+    /// caller's policies against the canonical path and routes the request there. The hook gets
+    /// the request (path and storage; its body is not decoded) and answers `Some(canonical)`, or
+    /// `None` to keep the path as sent; an error fails the whole request with that error.
+    /// Without a hook every path is kept as sent.
+    #[must_use]
+    pub fn on_resolve_path<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<String>, Error>> + Send + 'static,
+    {
+        self.resolve_path = Some(Arc::new(move |state, req| Box::pin(hook(state, req))));
+        self
+    }
+
+    /// Whether the backend canonicalises paths (has an [`Backend::on_resolve_path`] hook).
+    pub fn resolves_paths(&self) -> bool {
+        self.resolve_path.is_some()
+    }
+
     /// How long one request may take in all (read from the state when the request arrives):
     /// past it the request ends with a 504, whatever its handler is waiting for.
     #[must_use]
@@ -158,14 +183,21 @@ impl<S: Send + Sync + 'static> Backend<S> {
     /// anywhere in it (binding and decoding included) becomes a 500 error, never a dropped
     /// stream.
     pub async fn handle(&self, mut req: Request) -> HandlerResult {
+        let deadline = self.deadline.as_ref().map(|hook| hook(&self.state));
         match req.operation {
-            // No canonical paths: the host keeps the original path.
-            Operation::ResolvePath => return Err(Error::UnsupportedPath),
+            // Resolving may ask upstream too: the same deadline bounds it.
+            Operation::ResolvePath => {
+                return match deadline {
+                    None => self.resolve(req).await,
+                    Some(limit) => tokio::time::timeout(limit, self.resolve(req))
+                        .await
+                        .map_err(|_| past_deadline(limit))?,
+                };
+            }
             Operation::Rollback => return Ok(None),
             Operation::Help => return Ok(Some(self.help_response(&req.path))),
             _ => {}
         }
-        let deadline = self.deadline.as_ref().map(|hook| hook(&self.state));
         let run = guard(async move {
             let path = std::mem::take(&mut req.path);
             let (route, captures) = self.route(&path).ok_or(Error::UnsupportedPath)?;
@@ -180,15 +212,9 @@ impl<S: Send + Sync + 'static> Backend<S> {
         });
         match deadline {
             None => run.await?,
-            Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
-                Error::upstream(
-                    504,
-                    format!(
-                        "the request did not complete within its deadline of {}",
-                        seconds(limit)
-                    ),
-                )
-            })??,
+            Some(limit) => tokio::time::timeout(limit, run)
+                .await
+                .map_err(|_| past_deadline(limit))??,
         }
     }
 
@@ -209,6 +235,23 @@ impl<S: Send + Sync + 'static> Backend<S> {
             check(req, self.state.clone()).await.map(Some)
         })
         .await?
+    }
+
+    /// Answers `resolve-path`: `{"path": canonical}`, or "unsupported path", which makes the
+    /// host keep the path as sent.
+    async fn resolve(&self, req: Request) -> HandlerResult {
+        let Some(hook) = self.resolve_path.clone() else {
+            return Err(Error::UnsupportedPath);
+        };
+        let state = self.state.clone();
+        match guard(async move { hook(state, req).await }).await?? {
+            Some(path) => {
+                let mut data = Map::with_capacity(1);
+                data.insert("path".into(), Value::String(path));
+                Ok(Some(Response::with_data(data)))
+            }
+            None => Err(Error::UnsupportedPath),
+        }
     }
 
     fn help_response(&self, path: &str) -> Response {
@@ -251,6 +294,17 @@ fn seconds(duration: Duration) -> String {
     } else {
         format!("{:.1}s", duration.as_secs_f64())
     }
+}
+
+/// The error of a request that ran past its deadline.
+fn past_deadline(limit: Duration) -> Error {
+    Error::upstream(
+        504,
+        format!(
+            "the request did not complete within its deadline of {}",
+            seconds(limit)
+        ),
+    )
 }
 
 /// Turns a panic inside `fut` into a 500 error.
@@ -370,6 +424,41 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[tokio::test]
+    async fn a_resolve_hook_answers_canonical_paths() {
+        let b = backend().on_resolve_path(|state: Arc<State>, req: Request| async move {
+            match req.path.strip_prefix("alias/") {
+                Some("boom") => panic!("kaboom"),
+                Some("gone") => Err(Error::not_found("no such alias")),
+                Some(name) => Ok(Some(format!("items/{}{name}", state.prefix.len()))),
+                None => Ok(None),
+            }
+        });
+        assert!(b.resolves_paths());
+        assert!(!backend().resolves_paths());
+        let resolve = |path: &str| b.handle(request(Operation::ResolvePath, path, json!({})));
+        let canonical = resolve("alias/abc").await.unwrap().unwrap();
+        assert_eq!(canonical.data.unwrap()["path"], json!("items/2abc"));
+        assert_eq!(
+            resolve("items/abc").await.unwrap_err(),
+            Error::UnsupportedPath
+        );
+        assert_eq!(resolve("alias/gone").await.unwrap_err().http_status(), 404);
+        assert_eq!(resolve("alias/boom").await.unwrap_err().http_status(), 500);
+
+        let slow = backend()
+            .on_resolve_path(|_: Arc<State>, _: Request| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(None)
+            })
+            .deadline(|_| Duration::from_millis(50));
+        let late = slow
+            .handle(request(Operation::ResolvePath, "alias/x", json!({})))
+            .await
+            .unwrap_err();
+        assert_eq!(late.http_status(), 504, "{late}");
     }
 
     #[tokio::test]

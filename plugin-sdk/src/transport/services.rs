@@ -36,6 +36,7 @@ pub(crate) trait MountedBackend: Send + Sync {
     fn initialize(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn cleanup(&self) -> BoxFuture<'_, ()>;
     fn invalidate(&self, key: &str);
+    fn resolves_paths(&self) -> bool;
 }
 
 impl<S: Send + Sync + 'static> MountedBackend for Backend<S> {
@@ -56,6 +57,9 @@ impl<S: Send + Sync + 'static> MountedBackend for Backend<S> {
     }
     fn invalidate(&self, key: &str) {
         Backend::invalidate(self, key);
+    }
+    fn resolves_paths(&self) -> bool {
+        Backend::resolves_paths(self)
     }
 }
 
@@ -173,11 +177,15 @@ impl pb::backend_server::Backend for BackendService {
         };
         // OpenBao 2.7 asks this before every request; answering without decoding the body
         // keeps the extra round trip cheap. "Unsupported path" keeps the original path.
+        let mut raw = raw;
         if raw.operation == "resolve-path" {
-            return Ok(GrpcResponse::new(pb::HandleRequestReply {
-                response: None,
-                err: Some(Error::UnsupportedPath.to_proto()),
-            }));
+            if !mount.backend.resolves_paths() {
+                return Ok(GrpcResponse::new(pb::HandleRequestReply {
+                    response: None,
+                    err: Some(Error::UnsupportedPath.to_proto()),
+                }));
+            }
+            raw.data.clear();
         }
         let result = match to_request(raw, mount.storage.clone()) {
             Ok(req) => mount.backend.handle(req).await,

@@ -9,8 +9,8 @@ use serde_json::json;
 use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request, Response, StorageExt};
 
 use crate::config::{
-    MAX_ITEM_CACHE_TTL, MAX_REQUEST_TIMEOUT, MAX_RETRIES_LIMIT, STORAGE_KEY, StoredConfig,
-    validate_host,
+    MAX_ITEM_CACHE_TTL, MAX_REQUEST_TIMEOUT, MAX_RETRIES_LIMIT, MAX_SIZE_LIMIT, MIN_SIZE_LIMIT,
+    STORAGE_KEY, StoredConfig, validate_host,
 };
 use crate::engine::{Engine, build_client};
 use crate::error::bad_field;
@@ -20,7 +20,7 @@ use crate::routes::{param_warnings, respond};
 /// How long the heartbeat check of a config write may take at most.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 9] = [
     "op_connect_token",
     "op_connect_host",
     "op_vault",
@@ -28,6 +28,8 @@ const KEYS: [&str; 7] = [
     "max_retries",
     "ca_certificate",
     "item_cache_ttl",
+    "max_response_size",
+    "max_file_size",
 ];
 
 /// The `config` route.
@@ -53,6 +55,12 @@ pub fn path() -> Path<Engine> {
         ))
         .field(Field::duration("item_cache_ttl").description(
             "How long items read from Connect may be served from memory (default 0: no item cache, at most 1h). Writes through this node drop the item at once; other nodes serve it until it expires.",
+        ))
+        .field(Field::int("max_response_size").description(
+            "Largest answer (bytes) accepted from Connect for vaults, items and file metadata; a larger one is refused with a 502 without being read (default 8 MiB, from 1 KiB to 64 MiB; 0 restores the default)",
+        ))
+        .field(Field::int("max_file_size").description(
+            "Largest file content (bytes) accepted from Connect; a larger file is refused with a 502 without being read (default 16 MiB, from 1 KiB to 64 MiB; 0 restores the default)",
         ))
         .synopsis("Configure the 1Password Connect backend.")
         .description(
@@ -84,6 +92,8 @@ async fn read(req: Request, _engine: Arc<Engine>) -> HandlerResult {
             json!(stored.ca_certificate.clone().unwrap_or_default()),
         ),
         ("item_cache_ttl", seconds(stored.item_cache_ttl())),
+        ("max_response_size", json!(stored.max_response_size())),
+        ("max_file_size", json!(stored.max_file_size())),
     ]))))
 }
 
@@ -180,7 +190,35 @@ fn apply(
         }
         stored.item_cache_ttl_ms = (!ttl.is_zero()).then(|| millis(ttl));
     }
+    for (field, slot) in [
+        ("max_response_size", &mut stored.max_response_bytes),
+        ("max_file_size", &mut stored.max_file_bytes),
+    ] {
+        if req.has(field) {
+            *slot = size_limit(req, field)?;
+        }
+    }
     Ok(())
+}
+
+/// A size limit in bytes: 0 restores the default (`None`), else within the accepted range.
+fn size_limit(req: &Request, field: &str) -> Result<Option<u64>, Error> {
+    let bytes = req.get_int(field).unwrap_or_default();
+    if bytes == 0 {
+        return Ok(None);
+    }
+    u64::try_from(bytes)
+        .ok()
+        .filter(|b| (MIN_SIZE_LIMIT..=MAX_SIZE_LIMIT).contains(b))
+        .map(Some)
+        .ok_or_else(|| {
+            bad_field(
+                field,
+                format!(
+                    "must be 0 (the default) or between {MIN_SIZE_LIMIT} and {MAX_SIZE_LIMIT} bytes"
+                ),
+            )
+        })
 }
 
 async fn write(req: Request, engine: Arc<Engine>) -> HandlerResult {
@@ -340,6 +378,9 @@ mod tests {
             (json!({"request_timeout": "10h"}), "request_timeout"),
             (json!({"ca_certificate": "nope"}), "ca_certificate"),
             (json!({"item_cache_ttl": "2h"}), "item_cache_ttl"),
+            (json!({"max_response_size": 10}), "max_response_size"),
+            (json!({"max_response_size": -1}), "max_response_size"),
+            (json!({"max_file_size": 1_000_000_000_u64}), "max_file_size"),
         ] {
             let err = b
                 .handle(request(&storage, Operation::Update, body.clone()))

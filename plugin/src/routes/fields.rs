@@ -10,14 +10,14 @@ use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 
 use crate::engine::Engine;
 use crate::render::field_json;
-use crate::routes::{captured, list_response, live, respond, segment};
+use crate::routes::{captured, list_response, live, object_segment, respond, segment};
 
 /// `vaults/<v>/items/<i>/fields/<f>`.
 pub fn path() -> Path<Engine> {
     Path::new(format!(
         "vaults/{}/items/{}/fields/{}",
-        segment("vault"),
-        segment("id"),
+        object_segment("vault"),
+        object_segment("id"),
         segment("field")
     ))
     .field(Field::string("vault").description("The vault: id or name."))
@@ -31,8 +31,8 @@ pub fn path() -> Path<Engine> {
 pub fn list_path() -> Path<Engine> {
     Path::new(format!(
         "vaults/{}/items/{}/fields/?",
-        segment("vault"),
-        segment("id")
+        object_segment("vault"),
+        object_segment("id")
     ))
     .field(Field::string("vault").description("The vault: id or name."))
     .field(Field::string("id").description("The item: id or title."))

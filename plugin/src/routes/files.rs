@@ -10,7 +10,7 @@ use vault_plugin_sdk::{Error, Field, HandlerResult, Path, Request};
 use crate::engine::{Engine, Live};
 use crate::render::file_json;
 use crate::resolve::Found;
-use crate::routes::{captured, list_response, live, respond, segment};
+use crate::routes::{captured, list_response, live, object_segment, respond, segment};
 
 fn item_fields(path: Path<Engine>) -> Path<Engine> {
     path.field(Field::string("vault").description("The vault: id or name."))
@@ -21,8 +21,8 @@ fn item_fields(path: Path<Engine>) -> Path<Engine> {
 pub fn list_path() -> Path<Engine> {
     item_fields(Path::new(format!(
         "vaults/{}/items/{}/files/?",
-        segment("vault"),
-        segment("id")
+        object_segment("vault"),
+        object_segment("id")
     )))
     .synopsis("List the files attached to an item.")
     .list(list)
@@ -32,8 +32,8 @@ pub fn list_path() -> Path<Engine> {
 pub fn read_path() -> Path<Engine> {
     item_fields(Path::new(format!(
         "vaults/{}/items/{}/files/{}",
-        segment("vault"),
-        segment("id"),
+        object_segment("vault"),
+        object_segment("id"),
         segment("file")
     )))
     .field(Field::string("file").description("The file: id or name."))

@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::error::bad_field;
 use crate::item_body::{ITEM_KEYS, PATCH_KEYS, build_item, patch_ops};
 use crate::render::{flat, flat_owned, full_item, written};
-use crate::routes::{captured, list_response, live, param_warnings, respond, segment};
+use crate::routes::{captured, list_response, live, object_segment, param_warnings, respond};
 
 const VAULT_HELP: &str = "Specifies the vault: its id, or its name (URL-encoded).";
 const ITEM_HELP: &str = "Specifies the item: its id, or its title (URL-encoded).";
@@ -31,7 +31,7 @@ fn body_fields(path: Path<Engine>) -> Path<Engine> {
 /// `vaults/<v>/items/<i>`.
 pub fn item_path() -> Path<Engine> {
     body_fields(
-        Path::new(format!("vaults/{}/items/{}", segment("vault"), segment("id")))
+        Path::new(format!("vaults/{}/items/{}", object_segment("vault"), object_segment("id")))
             .field(Field::string("vault").description(VAULT_HELP))
             .field(Field::string("id").description(ITEM_HELP)),
     )
@@ -59,7 +59,7 @@ pub fn item_path() -> Path<Engine> {
 /// `vaults/<v>/items/`.
 pub fn collection_path() -> Path<Engine> {
     body_fields(
-        Path::new(format!("vaults/{}/items/?", segment("vault")))
+        Path::new(format!("vaults/{}/items/?", object_segment("vault")))
             .field(Field::string("vault").description(VAULT_HELP)),
     )
     .synopsis("Allows for creating an item or listing items for a 1Password Vault.")

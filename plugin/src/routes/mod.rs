@@ -21,6 +21,12 @@ pub(crate) fn segment(name: &str) -> String {
     format!("(?P<{name}>[^/]+)")
 }
 
+/// A path segment for a vault or item: a name, an id, or `<name>/<id>` (the canonical spelling
+/// of an object whose name is shared, see [`crate::canonical`]).
+pub(crate) fn object_segment(name: &str) -> String {
+    format!("(?P<{name}>[^/]+(?:/[a-z0-9]{{26}})?)")
+}
+
 /// The live state for a request.
 pub(crate) async fn live(req: &Request, engine: &Arc<Engine>) -> Result<Arc<Live>, Error> {
     engine.live(req.storage().as_ref()).await

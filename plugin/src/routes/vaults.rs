@@ -7,7 +7,7 @@ use vault_plugin_sdk::{Field, HandlerResult, Path, Request};
 
 use crate::engine::Engine;
 use crate::render::{object, timestamp};
-use crate::routes::{captured, list_response, live, respond, segment};
+use crate::routes::{captured, list_response, live, object_segment, respond};
 
 /// `vaults/`.
 pub fn list_path() -> Path<Engine> {
@@ -19,7 +19,7 @@ pub fn list_path() -> Path<Engine> {
 
 /// `vaults/<v>`.
 pub fn read_path() -> Path<Engine> {
-    Path::new(format!("vaults/{}", segment("vault")))
+    Path::new(format!("vaults/{}", object_segment("vault")))
         .field(
             Field::string("vault")
                 .description("Specifies the vault: its id, or its name (URL-encoded)."),
