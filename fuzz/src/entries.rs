@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use vault_plugin_sdk::framework::field::{decode, parse_duration};
 use vault_plugin_sdk::{FieldType, InMemoryStorage, Operation, Request};
+use vault_plugin_secrets_onepassword::engine::Engine;
 
 /// Item write bodies (create, replace, patch) as the engine decodes them, and Connect's item
 /// JSON as the client decodes it.
@@ -105,13 +106,10 @@ pub fn path_match(data: &[u8]) {
     let _ = runtime().block_on(backend.handle(request));
 }
 
-fn engine_backend()
--> &'static vault_plugin_sdk::Backend<vault_plugin_secrets_onepassword::backend::Engine> {
-    static BACKEND: OnceLock<
-        vault_plugin_sdk::Backend<vault_plugin_secrets_onepassword::backend::Engine>,
-    > = OnceLock::new();
+fn engine_backend() -> &'static vault_plugin_sdk::Backend<Engine> {
+    static BACKEND: OnceLock<vault_plugin_sdk::Backend<Engine>> = OnceLock::new();
     BACKEND.get_or_init(|| {
-        vault_plugin_secrets_onepassword::backend::backend(Arc::new(Default::default()))
+        vault_plugin_secrets_onepassword::backend::backend(Arc::new(Engine::default()))
     })
 }
 
