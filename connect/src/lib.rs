@@ -33,4 +33,4 @@ pub use base_url::{BaseUrl, UrlError};
 pub use client::{Client, MAX_UPSTREAM_TEXT};
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{ApiError, ConnectError, excerpt};
-pub use token::{ConnectToken, MAX_EXCERPT_CHARS, bounded};
+pub use token::{ConnectToken, MAX_EXCERPT_CHARS};

@@ -71,22 +71,10 @@ impl ConnectToken {
 
     /// A bounded, redacted excerpt of foreign text (what Connect or the network said): redacted
     /// first, so cutting cannot leave part of the token, then cut to [`MAX_EXCERPT_CHARS`]
-    /// characters with `…` marking the cut. Every upstream text the engine shows or logs goes
+    /// characters with `…` and the count of bytes left out marking the cut. Every upstream text the engine shows or logs goes
     /// through here.
     pub fn excerpt(&self, text: &str) -> String {
-        bounded(&self.redact(text))
-    }
-}
-
-/// `text` cut to [`MAX_EXCERPT_CHARS`] characters (`…` marks a cut).
-pub fn bounded(text: &str) -> String {
-    match text.char_indices().nth(MAX_EXCERPT_CHARS) {
-        None => text.to_owned(),
-        Some((end, _)) => {
-            let mut short = text[..end].to_owned();
-            short.push('…');
-            short
-        }
+        crate::error::excerpt(&self.redact(text), MAX_EXCERPT_CHARS)
     }
 }
 
@@ -171,11 +159,16 @@ mod tests {
         let long = format!("{}{JWT}", "x".repeat(250));
         let excerpt = token.excerpt(&long);
         assert!(!excerpt.contains("eyJ"), "{excerpt}");
-        assert_eq!(excerpt.chars().count(), MAX_EXCERPT_CHARS + 1);
-        assert!(excerpt.ends_with('…'));
+        let (kept, note) = excerpt.split_once('…').unwrap_or_default();
+        assert_eq!(kept.chars().count(), MAX_EXCERPT_CHARS);
+        assert!(note.ends_with("more bytes not shown)"), "{excerpt}");
         assert_eq!(token.excerpt("short"), "short");
         let multibyte = "é".repeat(300);
-        assert_eq!(bounded(&multibyte).chars().count(), MAX_EXCERPT_CHARS + 1);
+        let cut = token.excerpt(&multibyte);
+        assert_eq!(
+            cut.split_once('…').unwrap_or_default().0.chars().count(),
+            MAX_EXCERPT_CHARS
+        );
     }
 
     #[test]
