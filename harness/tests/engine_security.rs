@@ -218,8 +218,9 @@ async fn the_audit_log_holds_neither_the_token_nor_secret_values() {
         .unwrap();
     assert_eq!(full.status, 200);
 
-    // The audit entries are there (so the check below looks at something)…
-    let log = wait_for_audit(&stack, &item).await;
+    // The audit entries are there (so the check below looks at something); OpenBao audits the
+    // canonical path the engine answered resolve-path with (vault and item by name)…
+    let log = wait_for_audit(&stack, "op/vaults/Shared/items/audited").await;
     // …and neither the token nor the secret is in clear anywhere in the server log (audit
     // entries, server output, the plugin's stderr).
     assert!(
@@ -232,14 +233,18 @@ async fn the_audit_log_holds_neither_the_token_nor_secret_values() {
     );
 }
 
-/// The server log once it holds the audit entries of the two reads of `item` (the audit device
-/// writes to stdout as requests finish).
+/// The server log once it holds the audit entries of the two reads of the item whose canonical
+/// path is `item` (the audit device writes to stdout as requests finish).
 async fn wait_for_audit(stack: &Stack, item: &str) -> String {
     for _ in 0..100 {
         let log = stack.bao.log();
         let audited = log
             .lines()
-            .filter(|line| line.contains("\"type\":\"response\"") && line.contains(item))
+            .filter(|line| {
+                line.contains("\"type\":\"response\"")
+                    && line.contains("\"operation\":\"read\"")
+                    && line.contains(&format!("\"path\":\"{item}\""))
+            })
             .count();
         if audited >= 2 {
             return log;
