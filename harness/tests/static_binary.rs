@@ -37,7 +37,8 @@ async fn the_static_engine_serves_the_guide_from_an_image_without_libc() {
         .unwrap()
         .expect("the static build of the engine");
     test_support::report(format_args!(
-        "static dev build of the engine: {:.1}s, {:.1} MB",
+        "static engine {}: {:.1}s to build, {:.1} MB",
+        binary.display(),
         started.elapsed().as_secs_f64(),
         std::fs::metadata(&binary).unwrap().len() as f64 / 1e6
     ));
