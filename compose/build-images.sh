@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the demo's two images locally; nothing is pulled (no registry is needed or reachable).
-#   op-connect-harness/openbao:local       the static OpenBao 2.7.2 server + the op-connect engine
+#   op-connect-harness/openbao:local       the static OpenBao 2.7.2 server + the op-connect engine,
+#                                          linked statically as it ships (no libc in the image)
 #   op-connect-harness/mock-connect:local  mock-connect serving its demo data set
 # The images are assembled in ONE place, the harness (`harness images`, harness/src/launch/
 # images.rs), which the container test suites use too: each image is tagged by a hash of what

@@ -113,7 +113,13 @@ impl Client {
                 .timeout(config.timeout)
                 .connect_timeout(config.connect_timeout)
                 // Connect never redirects; following one could carry the token elsewhere.
-                .redirect(reqwest::redirect::Policy::none());
+                .redirect(reqwest::redirect::Policy::none())
+                // Resolve in-process (hickory: /etc/hosts, then the servers of
+                // /etc/resolv.conf) rather than through getaddrinfo: the release binary is
+                // statically linked, and static glibc cannot load the NSS modules getaddrinfo
+                // needs, so a Connect host given by name would never resolve in a FROM scratch
+                // image. Set explicitly so every build resolves the same way.
+                .hickory_dns(true);
             if loopback {
                 // Like Go's ProxyFromEnvironment (the reference plugin's transport): HTTP(S)_PROXY
                 // applies to remote Connect servers, never to loopback ones.

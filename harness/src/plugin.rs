@@ -33,6 +33,22 @@ pub enum Profile {
     Release,
 }
 
+/// How the executable is linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Linkage {
+    /// Against the system's shared libc: what a plain `cargo build` makes.
+    #[default]
+    Dynamic,
+    /// Fully static (glibc's static libraries, `-C target-feature=+crt-static`): runs in an
+    /// image with no libc at all, like the shipped binary (`ci/release.sh`).
+    Static,
+}
+
+/// The target triple static builds name explicitly: with `--target`, `RUSTFLAGS` reach only the
+/// target's units (not build scripts or proc macros, which cannot be static), and the artifacts
+/// go to `target/<triple>/`, so a static build never invalidates the ordinary one.
+pub const STATIC_TARGET: &str = "x86_64-unknown-linux-gnu";
+
 /// Why a plugin could not be built, installed, registered or mounted.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -79,17 +95,31 @@ pub fn build(
     target: BuildTarget<'_>,
     profile: Profile,
 ) -> Result<PathBuf, PluginError> {
-    static BUILT: OnceLock<Mutex<HashMap<Profile, HashMap<String, PathBuf>>>> = OnceLock::new();
+    build_linked(package, target, profile, Linkage::Dynamic)
+}
+
+/// Builds `target` of `package` (once per process, profile and linkage) linked as `linkage`.
+///
+/// A static build compiles the package's dependencies once more, for [`STATIC_TARGET`], and
+/// only this package's (`-p`); later builds are incremental.
+pub fn build_linked(
+    package: &str,
+    target: BuildTarget<'_>,
+    profile: Profile,
+    linkage: Linkage,
+) -> Result<PathBuf, PluginError> {
+    type Built = HashMap<(Profile, Linkage), HashMap<String, PathBuf>>;
+    static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     let mut built = built
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let key = artifact_key(package, target);
-    if let Some(path) = built.get(&profile).and_then(|m| m.get(&key)) {
+    if let Some(path) = built.get(&(profile, linkage)).and_then(|m| m.get(&key)) {
         return Ok(path.clone());
     }
-    let artifacts = cargo_build(package, target, profile)?;
-    let map = built.entry(profile).or_default();
+    let artifacts = cargo_build(package, target, profile, linkage)?;
+    let map = built.entry((profile, linkage)).or_default();
     map.extend(artifacts);
     map.get(&key).cloned().ok_or_else(|| PluginError::Build {
         what: key,
@@ -108,6 +138,7 @@ fn cargo_build(
     package: &str,
     target: BuildTarget<'_>,
     profile: Profile,
+    linkage: Linkage,
 ) -> Result<HashMap<String, PathBuf>, PluginError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -116,15 +147,26 @@ fn cargo_build(
         "--message-format=json-render-diagnostics",
         "--quiet",
     ]);
-    match profile {
+    if linkage == Linkage::Static {
+        // Added to whatever the caller set, never replacing it.
+        let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
+        flags.push_str(" -C target-feature=+crt-static");
+        command
+            .env("RUSTFLAGS", flags.trim_start())
+            .args(["--target", STATIC_TARGET]);
+    }
+    match (profile, linkage) {
         // Exactly the units `cargo test --workspace` builds, so there this is a no-op: building
         // one package alone resolves other feature sets and recompiles much of the dependency
         // tree (six minutes of CI on two cores).
-        Profile::Dev => {
+        (Profile::Dev, Linkage::Dynamic) => {
             command.args(["--workspace", "--lib", "--bins", "--tests", "--examples"]);
         }
-        Profile::Release => {
-            command.args(["--release", "-p", package]);
+        (Profile::Dev, Linkage::Static) | (Profile::Release, _) => {
+            if profile == Profile::Release {
+                command.arg("--release");
+            }
+            command.args(["-p", package]);
             match target {
                 BuildTarget::Bin(name) => command.args(["--bin", name]),
                 BuildTarget::Example(name) => command.args(["--example", name]),

@@ -70,9 +70,9 @@ mod cluster {
                     );
                     return None;
                 }
-                let (engine, mock) = tokio::task::spawn_blocking(|| {
+                let (engine, mock) = tokio::task::spawn_blocking(move || {
                     (
-                        engine::artifact(Profile::Dev).expect("building the engine"),
+                        engine::artifact_for(backend, Profile::Dev).expect("building the engine"),
                         engine::mock_artifact(Profile::Dev).expect("building mock-connect"),
                     )
                 })

@@ -2,8 +2,11 @@
 //!
 //! Nothing is pulled and no base image is used: each image is a root file system assembled here
 //! (the binaries, plus the shared libraries a dynamically linked binary needs and its loader, as
-//! `ldd` lists them) and handed to `docker import`. A fully static binary simply has no libraries
-//! to copy, so swapping one in changes nothing here.
+//! `ldd` lists them) and handed to `docker import`. A fully static binary has no libraries to
+//! copy: the OpenBao image holds the static `bao` and the engine built statically as it ships
+//! ([`engine::static_artifact`]), so it contains no libc, no loader and no NSS module at all, and
+//! the engine resolves Connect's name itself (from the `/etc/hosts` and `/etc/resolv.conf` Docker
+//! mounts). The mock stays a dynamic test binary with its libraries beside it.
 //!
 //! Each image is tagged with a hash of everything that goes into it (file paths, modes and
 //! contents, and the image settings). An unchanged build is found by its tag and reused; a changed
@@ -11,7 +14,7 @@
 //! untagged image behind. Builds of the same image serialise on a lock file, so two test
 //! processes never import the same tag twice.
 //!
-//! * [`OPENBAO_REPOSITORY`]: the static OpenBao server at `/bin/bao`, the engine at
+//! * [`OPENBAO_REPOSITORY`]: the static OpenBao server at `/bin/bao`, the static engine at
 //!   `/plugins/op-connect`, and the compose demo's declarative configurations at
 //!   `/etc/openbao/demo.hcl` and, for the cluster profiles, `cluster.hcl` and `cluster-init.hcl`
 //!   (used only when the command asks for them).
@@ -85,12 +88,12 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The binaries every suite uses: the provisioned OpenBao, and the engine and mock of
-    /// `profile` (the engine from `OP_CONNECT_ENGINE_BIN` when set).
+    /// The binaries every suite uses: the provisioned OpenBao, the engine of `profile` linked
+    /// statically as it ships (from `OP_CONNECT_ENGINE_BIN` when set), and the mock of `profile`.
     pub fn workspace(profile: Profile) -> Result<Sources, LaunchError> {
         Ok(Sources {
             bao: provision::openbao_binary()?,
-            engine: engine::artifact(profile)?,
+            engine: engine::static_artifact(profile)?,
             mock: engine::mock_artifact(profile)?,
         })
     }

@@ -64,7 +64,8 @@ use crate::vault_api::ClientError;
 pub mod engine {
     use std::path::PathBuf;
 
-    use crate::plugin::{self, BuildTarget, PluginError, Profile};
+    use super::Backend;
+    use crate::plugin::{self, BuildTarget, Linkage, PluginError, Profile};
 
     /// The engine's cargo package (and binary).
     pub const PACKAGE: &str = "vault-plugin-secrets-onepassword";
@@ -81,9 +82,28 @@ pub mod engine {
 
     /// The engine binary: [`BIN_ENV`] when set, else built with cargo in `profile`.
     pub fn artifact(profile: Profile) -> Result<PathBuf, PluginError> {
+        linked_artifact(profile, Linkage::Dynamic)
+    }
+
+    /// The engine linked fully statically, as it ships: [`BIN_ENV`] when set, else built with
+    /// cargo in `profile` ([`plugin::STATIC_TARGET`]).
+    pub fn static_artifact(profile: Profile) -> Result<PathBuf, PluginError> {
+        linked_artifact(profile, Linkage::Static)
+    }
+
+    /// The engine a `backend` runs: static in containers (the OpenBao image has no libc),
+    /// dynamic on processes (the build `cargo test` makes anyway).
+    pub fn artifact_for(backend: Backend, profile: Profile) -> Result<PathBuf, PluginError> {
+        match backend {
+            Backend::Process => artifact(profile),
+            Backend::Container => static_artifact(profile),
+        }
+    }
+
+    fn linked_artifact(profile: Profile, linkage: Linkage) -> Result<PathBuf, PluginError> {
         match std::env::var_os(BIN_ENV) {
             Some(path) => Ok(PathBuf::from(path)),
-            None => plugin::build(PACKAGE, BuildTarget::Bin(PACKAGE), profile),
+            None => plugin::build_linked(PACKAGE, BuildTarget::Bin(PACKAGE), profile, linkage),
         }
     }
 

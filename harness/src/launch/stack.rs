@@ -148,8 +148,9 @@ impl Stack {
             labels::name_prefix(),
             STACKS.fetch_add(1, Ordering::Relaxed)
         );
+        let backend = options.backend;
         let artifact = step(progress, "Building the engine (cargo build)", async {
-            blocking(move || Ok(engine::artifact(profile)?)).await
+            blocking(move || Ok(engine::artifact_for(backend, profile)?)).await
         })
         .await?;
         let (bao, images, network) = match options.backend {
