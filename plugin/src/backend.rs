@@ -125,7 +125,8 @@ impl Engine {
         Ok(live)
     }
 
-    fn current(&self) -> Option<Arc<Live>> {
+    /// The live state if a request already built it (no storage read).
+    pub(crate) fn current(&self) -> Option<Arc<Live>> {
         self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
