@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bench;
 pub mod demo;
 pub mod launch;
 pub mod plugin;

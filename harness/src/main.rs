@@ -1,8 +1,12 @@
-//! `harness`: the demo (`up`), the container images (`images`) and the benchmark report (`bench`).
+//! `harness`: the demo (`up`), the container images (`images`), the benchmark report (`bench`)
+//! and the criterion benches (`criterion`).
 
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use harness::bench::BenchOptions;
 use harness::demo::{self, DemoOptions};
 use harness::launch::bao::CliSite;
 use harness::launch::images::{self, Images, Sources};
@@ -42,8 +46,31 @@ enum Command {
     },
     /// Print the path of the OpenBao server binary, downloading and verifying it first if needed.
     Provision,
-    /// Run the criterion benchmarks (engine vs kv-v2, and the mock) and print their report.
+    /// Load-test kv-v2, the SDK's null plugin, every operation of the engine and any other
+    /// plugin side by side (release builds, loopback) and write a Markdown + SVG report.
     Bench {
+        /// Requests in flight (1..=256).
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Seconds measured per target (1..=120).
+        #[arg(long, default_value_t = 5)]
+        duration: u64,
+        /// Unmeasured seconds per target before it.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Another plugin binary to register and mount at NAME/ beside the engine, against the
+        /// same mock and driven through the same paths (repeatable).
+        #[arg(long = "plugin", value_name = "NAME=PATH", value_parser = parse_plugin)]
+        plugins: Vec<(String, std::path::PathBuf)>,
+        /// Directory for the report.
+        #[arg(long, default_value = "benches/reports")]
+        out: std::path::PathBuf,
+        /// File stem of the report (default: today's date, UTC).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Run the criterion benchmarks (engine vs kv-v2, the mock, the SDK over its socket).
+    Criterion {
         /// Only benchmarks whose name contains this.
         filter: Option<String>,
     },
@@ -94,7 +121,39 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Bench { filter } => run_benches(filter),
+        Command::Bench {
+            concurrency,
+            duration,
+            warmup,
+            plugins,
+            out,
+            name,
+        } => {
+            let out = if out.is_relative() {
+                harness::provision::workspace_root().join(out)
+            } else {
+                out
+            };
+            let options = BenchOptions {
+                concurrency,
+                duration: Duration::from_secs(duration),
+                warmup: Duration::from_secs_f64(warmup.clamp(0.0, 30.0)),
+                plugins,
+                out_dir: out,
+                stem: name,
+            };
+            match harness::bench::run(&options).await {
+                Ok(path) => {
+                    println!("report written to {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("harness bench failed: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Criterion { filter } => run_benches(filter),
     }
 }
 
@@ -153,6 +212,14 @@ fn build_images(release: bool, tag_local: bool) -> Result<(), LaunchError> {
     }
     let _ = images::print_summary(&built, &mut std::io::stdout());
     Ok(())
+}
+
+/// `NAME=PATH` of `--plugin`.
+fn parse_plugin(text: &str) -> Result<(String, std::path::PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=PATH, got {text:?}"))?;
+    Ok((name.to_owned(), std::path::PathBuf::from(path)))
 }
 
 fn run_benches(filter: Option<String>) -> ExitCode {

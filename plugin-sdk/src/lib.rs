@@ -9,9 +9,9 @@
 //! AutoMTLS over a unix socket (rustls on aws-lc-rs, pinned host certificate, ALPN `h2`), the
 //! broker for Storage and SystemView, mount multiplexing, and hclog JSON logging on stderr.
 //!
-//! Start-up note: aws-lc seeds its RNG with CPU jitter entropy on first use (~30 ms). Building
-//! with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` makes it seed from the OS instead (~2 ms); this SDK
-//! does not set it, leaving that security trade-off to whoever builds the plugin.
+//! Start-up note: aws-lc seeds its RNG with CPU jitter entropy on first use (~20 ms). This
+//! workspace builds with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (`.cargo/config.toml`), which seeds
+//! from the OS as Go's `crypto/rand` and `ring` do; see the crate README.
 
 pub mod framework;
 pub mod logging;

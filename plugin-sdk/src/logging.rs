@@ -132,9 +132,16 @@ fn configured_level(var: impl Fn(&str) -> Option<String>) -> LevelFilter {
         .unwrap_or(LevelFilter::TRACE)
 }
 
-/// Libraries whose own debug/trace output (per HTTP/2 frame, per TLS record) would flood the
-/// server log and cost throughput; only their warnings and errors are kept.
+/// Libraries whose own debug/trace output (per HTTP/2 frame, per TLS record, per HTTP request)
+/// would flood the server log and cost throughput; only their warnings and errors are kept.
+/// `reqwest` logs through the `log` crate a `trace` line on every response ("shouldn't
+/// retry!"): unfiltered, it cost the plugin a JSON line and a write per Connect call and the
+/// server a parse of it, though the server's level then dropped it.
 const QUIET_LIBRARIES: &[&str] = &[
+    "reqwest",
+    "want",
+    "hickory_proto",
+    "hickory_resolver",
     "h2",
     "hyper",
     "hyper_util",
@@ -193,6 +200,7 @@ mod tests {
         assert!(targets.would_enable("kv_example", &Level::TRACE));
         assert!(!targets.would_enable("h2::codec", &Level::DEBUG));
         assert!(targets.would_enable("h2::codec", &Level::WARN));
+        assert!(!targets.would_enable("reqwest::retry", &Level::TRACE));
     }
 
     #[test]

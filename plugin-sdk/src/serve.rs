@@ -284,12 +284,11 @@ where
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "panic");
     }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        // One worker: a plugin's work per request is small next to the host's, and a second
-        // worker mostly adds cross-thread wake-ups and work stealing (plugin CPU per item read
-        // fell from ~175 to ~107 µs on 2 cores). A worker still serves ~9k reads/s, more than
-        // the host sends; blocking work would still go to the blocking pool.
-        .worker_threads(1)
+    // A current-thread runtime: a plugin's work per request is small next to the host's, and
+    // every extra thread adds cross-thread wake-ups per request. One worker thread (multi-thread
+    // runtime) cost ~107 µs of plugin CPU per item read; this thread alone serves every
+    // connection and blocking work still goes to the blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

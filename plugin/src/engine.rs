@@ -127,7 +127,8 @@ impl Engine {
         Ok(live)
     }
 
-    fn current(&self) -> Option<Arc<Live>> {
+    /// The live state if one is built (never loads from storage).
+    pub(crate) fn current(&self) -> Option<Arc<Live>> {
         self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 

@@ -122,6 +122,14 @@ pub enum CliSite {
 }
 
 impl Bao {
+    /// The server's process id on the process backend (`None` on containers).
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Bao::Process(bao) => Some(bao.pid()),
+            Bao::Container(_) => None,
+        }
+    }
+
     /// Which backend runs it.
     pub fn backend(&self) -> Backend {
         match self {

@@ -103,6 +103,15 @@ impl Connect {
         &self.host_url
     }
 
+    /// The process id of a mock running as a child process (`None` in this process or in a
+    /// container), for CPU accounting.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.server {
+            Server::Process(mock) => Some(mock.pid()),
+            _ => None,
+        }
+    }
+
     /// The mock's log (containers only; in-process and child mocks log nowhere).
     pub fn log(&self) -> String {
         match &self.server {

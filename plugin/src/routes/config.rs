@@ -77,11 +77,19 @@ async fn load(req: &Request) -> Result<Option<StoredConfig>, Error> {
     Ok(req.storage().get_json(STORAGE_KEY).await?)
 }
 
-async fn read(req: Request, _engine: Arc<Engine>) -> HandlerResult {
-    let Some(stored) = load(&req).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Response::with_data(object([
+async fn read(req: Request, engine: Arc<Engine>) -> HandlerResult {
+    // The live state holds the stored config as of the last invalidation (writes here and
+    // replication from other nodes both invalidate), so it saves a storage round trip to the
+    // server per read.
+    if let Some(live) = engine.current() {
+        return Ok(Some(view(&live.config)));
+    }
+    Ok(load(&req).await?.map(|stored| view(&stored)))
+}
+
+/// What a config read shows (never the token itself).
+fn view(stored: &StoredConfig) -> Response {
+    Response::with_data(object([
         ("op_connect_host", json!(stored.host)),
         ("op_vault", json!(stored.default_vault)),
         ("op_connect_token_set", json!(!stored.token.is_empty())),
@@ -94,7 +102,7 @@ async fn read(req: Request, _engine: Arc<Engine>) -> HandlerResult {
         ("item_cache_ttl", seconds(stored.item_cache_ttl())),
         ("max_response_size", json!(stored.max_response_size())),
         ("max_file_size", json!(stored.max_file_size())),
-    ]))))
+    ]))
 }
 
 /// A duration in seconds, as Vault shows durations: whole seconds as an integer.
