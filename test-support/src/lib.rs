@@ -103,22 +103,6 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_workspace_root_holds_the_workspace_manifest() {
-        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
-        assert!(manifest.contains("[workspace]"));
-    }
-
-    #[test]
-    fn a_present_prerequisite_is_handed_back() {
-        assert_eq!(require("t", Some(7), "x", "y"), Some(7));
-    }
-}
-
 /// How many cases a property test runs, given the count CI runs (`in_ci`): `PROPTEST_CASES`
 /// when set, else `ci_cases` under CI, else [`DEEP_CASES_FACTOR`] times as many — a developer's
 /// `cargo test` searches deeper than CI's time budget allows.
@@ -138,3 +122,19 @@ pub fn proptest_cases(ci_cases: u32) -> u32 {
 
 /// How many times CI's case count a property test runs outside CI.
 pub const DEEP_CASES_FACTOR: u32 = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_root_holds_the_workspace_manifest() {
+        let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"));
+    }
+
+    #[test]
+    fn a_present_prerequisite_is_handed_back() {
+        assert_eq!(require("t", Some(7), "x", "y"), Some(7));
+    }
+}
