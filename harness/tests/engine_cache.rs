@@ -231,3 +231,53 @@ async fn list_and_create_cost_what_they_must() {
         vec![format!("POST /v1/vaults/{}/items", ids::A)]
     );
 }
+
+/// Writes through the engine update the item listing behind canonical paths instead of
+/// dropping it: however many items the vault holds, a write by id never lists them again.
+#[tokio::test]
+async fn writes_by_id_do_not_list_the_vault_again() {
+    let s = Scenario::new().await;
+    let collection = format!("vaults/{}/items", ids::B);
+    // Warm: the vault and item listings behind canonical paths (a read by id).
+    let warm = s.read(&format!("{collection}/{}", ids::ODD)).await;
+    assert_eq!(warm.status, 200, "{:?}", warm.body);
+    let listing = format!("GET /v1/vaults/{}/items", ids::B);
+    let created = s
+        .write(
+            &collection,
+            &json!({"category": "password", "title": "written by id"}),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let id = created.get("ID").as_str().unwrap().to_owned();
+    let path = format!("{collection}/{id}");
+    s.connect.clear_journal().await;
+    for round in 0..3 {
+        let updated = s
+            .write(
+                &path,
+                &json!({"category": "password", "title": format!("renamed {round}")}),
+            )
+            .await;
+        assert_eq!(updated.status, 200, "{:?}", updated.body);
+        let patched = s
+            .patch(&path, &json!({"tags": [format!("t{round}")]}))
+            .await;
+        assert!(patched.is_success(), "{:?}", patched.body);
+        assert_eq!(s.read(&path).await.status, 200);
+    }
+    let read = s.read(&format!("{collection}/renamed 2")).await;
+    assert_eq!(
+        read.status, 200,
+        "the new title is its name: {:?}",
+        read.body
+    );
+    assert_eq!(s.delete(&path).await.status, 204);
+    let lines = s.connect.journal_lines().await;
+    assert!(
+        !lines.contains(&listing),
+        "a write by id listed the vault again: {lines:#?}"
+    );
+    // An id the listing no longer knows is looked up afresh once, and is gone.
+    assert_eq!(s.read(&path).await.status, 404);
+}

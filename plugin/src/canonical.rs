@@ -82,8 +82,10 @@ pub struct Entry {
 }
 
 /// The canonical segments of all vaults, or of the items of one vault.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Listing {
+    /// name → the objects carrying it, so one name's segments can be recomputed alone.
+    groups: HashMap<String, Vec<Entry>>,
     /// id → (name, canonical segment).
     by_id: HashMap<String, (String, String)>,
     /// name → canonical segment of the object the name resolves to.
@@ -97,41 +99,76 @@ pub struct Listing {
 impl Listing {
     /// Computes every entry's canonical segment.
     pub fn new(entries: &[Entry]) -> Self {
-        let mut groups: HashMap<&str, Vec<&Entry>> = HashMap::new();
-        for entry in entries {
-            groups.entry(entry.name.as_str()).or_default().push(entry);
-        }
-        let mut by_id = HashMap::with_capacity(entries.len());
-        let mut by_name = HashMap::with_capacity(groups.len());
-        let mut resolutions = HashMap::new();
-        for (name, group) in groups {
-            let chosen = oldest_index(&group, |entry| entry.created);
-            if let Some(index) = chosen
-                && nameable(name)
-                && !is_uuid(name)
-            {
-                let ids = group.iter().map(|entry| entry.id.clone()).collect();
-                resolutions.insert(name.to_owned(), (group[index].id.clone(), ids));
-            }
-            for (index, entry) in group.iter().enumerate() {
-                let canonical = if !nameable(name) {
-                    entry.id.clone()
-                } else if Some(index) == chosen && !is_uuid(name) {
-                    name.to_owned()
-                } else {
-                    format!("{name}/{}", entry.id)
-                };
-                if Some(index) == chosen {
-                    by_name.insert(name.to_owned(), canonical.clone());
-                }
-                by_id.insert(entry.id.clone(), (name.to_owned(), canonical));
-            }
-        }
-        Self {
-            by_id,
-            by_name,
-            resolutions,
+        let mut listing = Self {
+            groups: HashMap::new(),
+            by_id: HashMap::with_capacity(entries.len()),
+            by_name: HashMap::new(),
+            resolutions: HashMap::new(),
             fetched: Instant::now(),
+        };
+        for entry in entries {
+            listing
+                .groups
+                .entry(entry.name.clone())
+                .or_default()
+                .push(entry.clone());
+        }
+        let names: Vec<String> = listing.groups.keys().cloned().collect();
+        for name in names {
+            listing.place(&name);
+        }
+        listing
+    }
+
+    /// (Re)computes the canonical segments of the objects carrying `name`.
+    fn place(&mut self, name: &str) {
+        self.by_name.remove(name);
+        self.resolutions.remove(name);
+        let Some(group) = self.groups.get(name) else {
+            return;
+        };
+        let chosen = oldest_index(group, |entry| entry.created);
+        if let Some(index) = chosen
+            && nameable(name)
+            && !is_uuid(name)
+        {
+            let ids = group.iter().map(|entry| entry.id.clone()).collect();
+            self.resolutions
+                .insert(name.to_owned(), (group[index].id.clone(), ids));
+        }
+        for (index, entry) in group.iter().enumerate() {
+            let canonical = if !nameable(name) {
+                entry.id.clone()
+            } else if Some(index) == chosen && !is_uuid(name) {
+                name.to_owned()
+            } else {
+                format!("{name}/{}", entry.id)
+            };
+            if Some(index) == chosen {
+                self.by_name.insert(name.to_owned(), canonical.clone());
+            }
+            self.by_id
+                .insert(entry.id.clone(), (name.to_owned(), canonical));
+        }
+    }
+
+    /// Takes what a write through this engine did into account: `id` now carries `now` (absent
+    /// after a delete). Only the names it left and joined are recomputed, so a write costs no
+    /// new listing however many objects the vault holds.
+    pub fn apply(&mut self, id: &str, now: Option<Entry>) {
+        if let Some((name, _)) = self.by_id.remove(id) {
+            if let Some(group) = self.groups.get_mut(&name) {
+                group.retain(|entry| entry.id != id);
+                if group.is_empty() {
+                    self.groups.remove(&name);
+                }
+            }
+            self.place(&name);
+        }
+        if let Some(entry) = now {
+            let name = entry.name.clone();
+            self.groups.entry(name.clone()).or_default().push(entry);
+            self.place(&name);
         }
     }
 
@@ -193,10 +230,19 @@ impl Directory {
         lock_read(&self.items).get(vault_id).cloned()
     }
 
-    /// Forgets the items of a vault (something in it was written, or a title no longer
-    /// resolves): the next id spelling in that vault lists them again.
+    /// Forgets the items of a vault (a title no longer resolves, or a write's outcome is
+    /// unknown): the next id spelling in that vault lists them again.
     pub fn forget_items(&self, vault_id: &str) {
         lock_write(&self.items).remove(vault_id);
+    }
+
+    /// Updates the item listing of `vault_id`, if one is kept, after a write through this
+    /// engine: item `id` now carries `now`, or is gone.
+    pub fn item_written(&self, vault_id: &str, id: &str, now: Option<Entry>) {
+        if let Some(listing) = lock_write(&self.items).get_mut(vault_id) {
+            // Copied only if a request still holds the old listing.
+            Arc::make_mut(listing).apply(id, now);
+        }
     }
 }
 
@@ -500,6 +546,36 @@ mod tests {
         assert_eq!(listing.resolution("item", "Solo"), Some((E, None)));
         assert!(listing.resolution("item", "a/b").is_none());
         assert!(listing.resolution("item", E).is_none());
+    }
+
+    #[test]
+    fn writes_recompute_only_the_names_they_touch() {
+        let mut listing = Listing::new(&[entry(A, "db", 2019), entry(B, "db", 2022)]);
+        // Deleting the oldest "db" makes the other one the name.
+        listing.apply(A, None);
+        assert_eq!(listing.canonical(Spelling::Id(B)), Some("db"));
+        assert_eq!(listing.canonical(Spelling::Id(A)), None);
+        assert_eq!(listing.resolution("item", "db"), Some((B, None)));
+        // A created item that shares a title is pinned; a renamed one moves.
+        listing.apply(C, Some(entry(C, "db", 2023)));
+        assert_eq!(
+            listing.canonical(Spelling::Id(C)).unwrap(),
+            format!("db/{C}")
+        );
+        listing.apply(B, Some(entry(B, "renamed", 2022)));
+        assert_eq!(listing.canonical(Spelling::Id(B)), Some("renamed"));
+        assert_eq!(listing.canonical(Spelling::Id(C)), Some("db"));
+        assert_eq!(listing.name_of(B), Some("renamed"));
+        // The same as listing afresh.
+        let fresh = Listing::new(&[entry(C, "db", 2023), entry(B, "renamed", 2022)]);
+        for id in [A, B, C] {
+            assert_eq!(
+                listing.canonical(Spelling::Id(id)),
+                fresh.canonical(Spelling::Id(id))
+            );
+        }
+        assert_eq!(listing.by_name, fresh.by_name);
+        assert_eq!(listing.resolutions, fresh.resolutions);
     }
 
     #[test]

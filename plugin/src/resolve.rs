@@ -24,7 +24,7 @@ use onepassword_connect::filter::Filter;
 use onepassword_connect::model::Item;
 use vault_plugin_sdk::Error;
 
-use crate::canonical::Spelling;
+use crate::canonical::{Entry, Spelling};
 use crate::engine::Live;
 
 /// How long a vault name → id answer is trusted.
@@ -486,12 +486,53 @@ impl Live {
         Ok((item, resolution.warning))
     }
 
-    /// Drops what this node knows about an item after writing or deleting it.
-    pub fn forget_item(&self, vault_id: &str, item_id: &str, title: Option<&str>) {
+    /// Takes a write through this engine into account: the item cache and the title spelled
+    /// forget the item, and the vault's item listing (canonical paths) learns what the item
+    /// is now, or forgets everything when the outcome is unknown.
+    pub fn item_written(
+        &self,
+        vault_id: &str,
+        item_id: &str,
+        spelled: Option<&str>,
+        outcome: ItemWritten<'_>,
+    ) {
         self.items.forget(vault_id, item_id);
-        self.directory.forget_items(vault_id);
-        if let Some(title) = title {
+        if let Some(title) = spelled {
             self.names.forget_item(vault_id, title);
+        }
+        match outcome {
+            ItemWritten::Now(item) if item.created_at.is_some() => {
+                self.names.forget_item(vault_id, &item.title);
+                let now = Entry {
+                    id: item.id.clone(),
+                    name: item.title.clone(),
+                    created: item.created_at,
+                };
+                self.directory.item_written(vault_id, item_id, Some(now));
+            }
+            ItemWritten::Deleted => self.directory.item_written(vault_id, item_id, None),
+            ItemWritten::Now(_) | ItemWritten::Unknown => self.directory.forget_items(vault_id),
+        }
+    }
+}
+
+/// What a write through this engine left of an item.
+#[derive(Debug, Clone, Copy)]
+pub enum ItemWritten<'a> {
+    /// The item as Connect answered the write.
+    Now(&'a Item),
+    /// Deleted.
+    Deleted,
+    /// The write failed: it may or may not have happened.
+    Unknown,
+}
+
+impl<'a> ItemWritten<'a> {
+    /// The outcome of a create, replace or patch.
+    pub fn of<E>(result: &'a Result<Item, E>) -> Self {
+        match result {
+            Ok(item) => Self::Now(item),
+            Err(_) => Self::Unknown,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::engine::Engine;
 use crate::error::bad_field;
 use crate::item_body::{ITEM_KEYS, PATCH_KEYS, build_item, patch_ops};
 use crate::render::{flat, flat_owned, full_item, written};
+use crate::resolve::ItemWritten;
 use crate::routes::{captured, list_response, live, object_segment, param_warnings, respond};
 
 const VAULT_HELP: &str = "Specifies the vault: its id, or its name (URL-encoded).";
@@ -102,7 +103,7 @@ async fn create(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .create_item(&vault_id, &item)
         .await
         .map_err(|e| live.fail(ACTION, &e))?;
-    live.forget_item(&vault_id, &created.id, Some(&created.title));
+    live.item_written(&vault_id, &created.id, None, ItemWritten::Now(&created));
     Ok(Some(respond(written(&created), warnings)))
 }
 
@@ -121,7 +122,12 @@ async fn replace(req: Request, engine: Arc<Engine>) -> HandlerResult {
     warnings.extend(item_warning);
     item.id.clone_from(&item_id);
     let result = live.client.replace_item(&vault_id, &item_id, &item).await;
-    live.forget_item(&vault_id, &item_id, Some(item_segment));
+    live.item_written(
+        &vault_id,
+        &item_id,
+        Some(item_segment),
+        ItemWritten::of(&result),
+    );
     let updated = result.map_err(|e| live.fail(ACTION, &e))?;
     Ok(Some(respond(written(&updated), warnings)))
 }
@@ -147,7 +153,12 @@ async fn patch(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .map_err(|e| live.fail(ACTION, &e))?;
     let ops = patch_ops(&current, &req.data)?;
     let result = live.client.patch_item(&vault_id, &item_id, &ops).await;
-    live.forget_item(&vault_id, &item_id, Some(item_segment));
+    live.item_written(
+        &vault_id,
+        &item_id,
+        Some(item_segment),
+        ItemWritten::of(&result),
+    );
     let patched = result.map_err(|e| live.fail(ACTION, &e))?;
     Ok(Some(respond(written(&patched), warnings)))
 }
@@ -161,7 +172,11 @@ async fn delete(req: Request, engine: Arc<Engine>) -> HandlerResult {
         .item_id_for_write(&vault_id, item_segment, ACTION)
         .await?;
     let result = live.client.delete_item(&vault_id, &item_id).await;
-    live.forget_item(&vault_id, &item_id, Some(item_segment));
+    let outcome = match &result {
+        Ok(()) => ItemWritten::Deleted,
+        Err(_) => ItemWritten::Unknown,
+    };
+    live.item_written(&vault_id, &item_id, Some(item_segment), outcome);
     result.map_err(|e| live.fail(ACTION, &e))?;
     Ok(None)
 }
