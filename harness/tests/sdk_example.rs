@@ -52,6 +52,28 @@ async fn start_server(sockets: &tempfile::TempDir) -> OpenBao {
     .unwrap_or_else(|e| panic!("OpenBao did not start: {e}"))
 }
 
+/// The dev server's unseal key from its log; the banner that carries it can reach the log file
+/// after the API already answers, so it is waited for (bounded).
+async fn unseal_key(bao: &OpenBao) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let key = bao
+            .log()
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Unseal Key: ").map(str::to_owned));
+        match key {
+            Some(key) => return key,
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            None => panic!(
+                "the dev server never printed its unseal key:\n{}",
+                log_tail(bao)
+            ),
+        }
+    }
+}
+
 fn socket_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("sdk-sock")
@@ -464,11 +486,7 @@ async fn example_plugin_survives_reload_crash_and_seal() {
     assert_ne!(info_pid(&client, "life").await, after_reload);
 
     // Seal stops the plugin; unseal brings the mount back.
-    let unseal_key = bao
-        .log()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Unseal Key: ").map(str::to_owned))
-        .expect("the dev server printed its unseal key");
+    let unseal_key = unseal_key(&bao).await;
     expect_status(
         &client.write("sys/seal", &json!({})).await.unwrap(),
         204,
