@@ -43,6 +43,11 @@ struct Inner {
     http: reqwest::Client,
     /// Normalised base URL without a trailing slash, e.g. `https://c.example:8443/prefix`.
     base: String,
+    /// The same, parsed once: each request's URL is a clone with its path set, so no request
+    /// parses the scheme and host again.
+    base_url: url::Url,
+    /// The base URL's path without its trailing slash (`/prefix`, or empty).
+    path_prefix: String,
     /// Scheme, host and port, for error messages.
     host: String,
     /// `Bearer <token>`, marked sensitive so it is never printed.
@@ -87,6 +92,8 @@ impl Client {
     /// a zero timeout, an invalid User-Agent or an unusable CA certificate.
     pub fn new(config: ClientConfig) -> Result<Self, ConnectError> {
         let (url, base, host) = normalize_base_url(&config.base_url)?;
+        let base_url = url.url().clone();
+        let path_prefix = base_url.path().trim_end_matches('/').to_owned();
         if config.token.is_empty() {
             return Err(ConnectError::InvalidConfig("the token is empty".into()));
         }
@@ -162,6 +169,8 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base,
+                base_url,
+                path_prefix,
                 host,
                 authorization,
                 token: config.token.clone(),
@@ -393,7 +402,7 @@ impl Client {
         }
     }
 
-    fn item_url(&self, vault_id: &str, item_id: &str) -> Result<String, ConnectError> {
+    fn item_url(&self, vault_id: &str, item_id: &str) -> Result<url::Url, ConnectError> {
         self.url(&[
             Seg::Lit("/v1/vaults/"),
             Seg::Id(vault_id),
@@ -408,7 +417,7 @@ impl Client {
         item_id: &str,
         file_id: &str,
         suffix: &'static str,
-    ) -> Result<String, ConnectError> {
+    ) -> Result<url::Url, ConnectError> {
         self.url(&[
             Seg::Lit("/v1/vaults/"),
             Seg::Id(vault_id),
@@ -421,22 +430,25 @@ impl Client {
     }
 
     /// Base URL + path; ids are percent-encoded and must not be empty, `.` or `..`.
-    fn url(&self, segments: &[Seg<'_>]) -> Result<String, ConnectError> {
-        let mut url = String::with_capacity(self.inner.base.len() + 96);
-        url.push_str(&self.inner.base);
+    fn url(&self, segments: &[Seg<'_>]) -> Result<url::Url, ConnectError> {
+        let mut path = String::with_capacity(self.inner.path_prefix.len() + 96);
+        path.push_str(&self.inner.path_prefix);
         for segment in segments {
             match segment {
-                Seg::Lit(text) => url.push_str(text),
+                Seg::Lit(text) => path.push_str(text),
                 Seg::Id(id) => {
                     if id.is_empty() || *id == "." || *id == ".." {
                         return Err(ConnectError::InvalidArgument(format!(
                             "{id:?} is not a valid id"
                         )));
                     }
-                    url.extend(utf8_percent_encode(id, ID_SEGMENT));
+                    path.extend(utf8_percent_encode(id, ID_SEGMENT));
                 }
             }
         }
+        // The path is already percent-encoded; `set_path` keeps `%XX` as it is.
+        let mut url = self.inner.base_url.clone();
+        url.set_path(&path);
         Ok(url)
     }
 
@@ -444,7 +456,7 @@ impl Client {
     async fn execute(
         &self,
         method: Method,
-        url: &str,
+        url: &url::Url,
         query: &[(&str, &str)],
         body: Option<Bytes>,
     ) -> Result<Bytes, ConnectError> {
@@ -457,7 +469,7 @@ impl Client {
     async fn execute_limited(
         &self,
         method: Method,
-        url: &str,
+        url: &url::Url,
         query: &[(&str, &str)],
         body: Option<Bytes>,
         limit: usize,
@@ -507,7 +519,7 @@ impl Client {
     async fn attempt(
         &self,
         method: Method,
-        url: &str,
+        url: &url::Url,
         query: &[(&str, &str)],
         body: Option<Bytes>,
         limit: usize,
@@ -515,7 +527,7 @@ impl Client {
         let mut request = self
             .inner
             .http
-            .request(method, url)
+            .request(method, url.clone())
             .timeout(self.inner.timeout)
             .header(AUTHORIZATION, self.inner.authorization.clone());
         if !query.is_empty() {
