@@ -5,6 +5,11 @@
 //!
 //! Routes (relative to the mount): `<anything>` read → the fixed object; `<anything>/` list →
 //! fixed keys. `harness bench` mounts it beside the engine to report that ceiling.
+//!
+//! Paths under `alias/` are canonicalised: `resolve-path` answers `alias/<rest>` with `<rest>`,
+//! so the host re-routes the request there (as an engine that canonicalises ids to names makes
+//! it do). Reading `alias/<x>` therefore measures what a re-routed request costs the server,
+//! apart from anything the plugin does.
 
 use std::sync::Arc;
 
@@ -46,8 +51,18 @@ async fn list(_: Request, fixed: Arc<Fixed>) -> HandlerResult {
     Ok(Some(Response::list(fixed.keys.iter().cloned())))
 }
 
+/// `alias/<rest>` → `<rest>`; every other path stays as sent.
+async fn canonical(_: Arc<Fixed>, req: Request) -> Result<Option<String>, Error> {
+    Ok(req
+        .path
+        .strip_prefix("alias/")
+        .filter(|rest| !rest.is_empty())
+        .map(str::to_owned))
+}
+
 async fn factory(_: SetupContext) -> Result<Backend<Fixed>, Error> {
     Ok(Backend::new(Arc::new(fixed()))
+        .on_resolve_path(canonical)
         .help("Answers fixed data from memory: the ceiling of an external plugin.")
         .path(Path::new(".*/|").list(list))
         .path(Path::new(".+").read(read)))

@@ -35,6 +35,8 @@ const STARTUP_RUNS: usize = 15;
 /// The null plugin's catalog name and mount.
 const NULL_NAME: &str = "null-plugin";
 const NULL_MOUNT: &str = "null";
+/// The null plugin's read through a path its resolve-path re-routes.
+const NULL_REROUTED: &str = "null plugin: read, re-routed";
 /// The second mount of the engine, with the item cache on.
 const CACHED_MOUNT: &str = "op-cached";
 
@@ -338,6 +340,13 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
         Target {
             label: "null plugin: read".into(),
             op: Op::Read(format!("{NULL_MOUNT}/item")),
+            plugin: Some(NULL_NAME.into()),
+        },
+        // The same read spelled `alias/item`, which the null plugin's resolve-path maps to
+        // `item`: what the server's re-routing to a canonical path costs (reads by id pay it).
+        Target {
+            label: NULL_REROUTED.into(),
+            op: Op::Read(format!("{NULL_MOUNT}/alias/item")),
             plugin: Some(NULL_NAME.into()),
         },
     ];
