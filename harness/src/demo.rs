@@ -57,9 +57,12 @@ pub struct DemoFiles {
 /// Brings the stack up, printing progress. The caller keeps the [`Demo`] alive while it is used.
 pub async fn up(options: &DemoOptions) -> Result<Demo, DemoError> {
     println!(
-        "Starting the op-connect demo (OpenBao {} on {}s)",
+        "Starting the op-connect demo (OpenBao {} as {})",
         provision::OPENBAO_VERSION,
-        options.backend.name()
+        match options.backend {
+            Backend::Process => "processes",
+            Backend::Container => "containers",
+        }
     );
     let port = match options.backend {
         Backend::Process => options.port.or_else(|| {
