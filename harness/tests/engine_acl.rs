@@ -337,3 +337,108 @@ async fn vault_names_match_exactly_like_titles() {
         &json!("pw-in-section")
     );
 }
+
+/// The fixture with `fillers` more items, each titled alone, in vault `Shared` (id A).
+fn fixture_with_fillers(fillers: usize) -> serde_json::Value {
+    let mut fixture = harness::scenario::fixture();
+    let vault = fixture["vaults"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|vault| vault["id"] == json!(ids::A))
+        .unwrap();
+    let items = vault["items"].as_array_mut().unwrap();
+    for i in 0..fillers {
+        items.push(json!({
+            "id": format!("f{i:025}"), "title": format!("filler {i}"), "category": "SECURE_NOTE",
+            "createdAt": "2023-01-01T00:00:00Z", "updatedAt": "2023-01-01T00:00:00Z"
+        }));
+    }
+    fixture
+}
+
+#[tokio::test]
+async fn in_a_vault_too_large_to_list_ids_keep_their_canonical_paths() {
+    // 400 more items make vault A's listing (~100 KiB) larger than a 64 KiB limit, while one
+    // item, or the items sharing one title, stay well below it: a large vault, for real.
+    let s = Scenario::unconfigured_with(fixture_with_fillers(400)).await;
+    let written = s.configure(json!({"max_response_size": 65536})).await;
+    assert!(written.is_success(), "{:?}", written.body);
+    let too_large = s.list(&format!("vaults/{}/items", ids::A)).await;
+    s.expect_error(&too_large, 502, &["larger than the limit"]);
+
+    let m = &s.mount;
+    let client = s
+        .token_with_policy(
+            "deny-db-large",
+            &format!(
+                "path \"{m}/vaults/Shared/items/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
+                 path \"{m}/vaults/Shared/items/db\" {{ capabilities = [\"deny\"] }}"
+            ),
+        )
+        .await;
+    // Every spelling of X (the oldest `db`) is still the denied name…
+    for path in spellings_of_x() {
+        let (status, body) = read_as(&s, &client, &path).await;
+        assert_eq!(status, 403, "{path}: {body}\n{}", s.env.log_tail(20));
+    }
+    // …while the newer `db` is `db/<id>`, and the other items their titles, all readable by id.
+    let newer = client
+        .read(&s.path(&format!("vaults/{}/items/{}", ids::A, ids::Y)))
+        .await
+        .unwrap();
+    assert_eq!(newer.status, 200, "{:?}", newer.body);
+    assert_eq!(newer.get("password"), &json!("newer"));
+    for path in [
+        format!("vaults/{}/items/{}", ids::A, ids::Z),
+        format!("vaults/Shared/items/{}", ids::Z),
+        format!("vaults/{}/items/f{:025}", ids::A, 7),
+    ] {
+        let (status, body) = read_as(&s, &client, &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    // A pinned spelling is served only while the item carries that name.
+    let (status, body) = read_as(&s, &client, &format!("vaults/Shared/items/db/{}", ids::Y)).await;
+    assert_eq!(status, 200, "{body}");
+    let wrong = s
+        .read(&format!(
+            "vaults/Shared/items/{}/{}",
+            seg("filler 7"),
+            ids::Y
+        ))
+        .await;
+    assert_eq!(
+        wrong.status, 200,
+        "by id, as for listed vaults: {:?}",
+        wrong.body
+    );
+    assert_eq!(wrong.get("password"), &json!("newer"));
+    s.expect_error(
+        &s.read(&format!("vaults/{}/items/{}", ids::A, ids::MISSING))
+            .await,
+        404,
+        &[],
+    );
+
+    // A read by id (as root) is the oldest `db`, with the duplicates warning a read by title
+    // carries; and it costs no listing of the whole vault, only the two bounded requests.
+    s.connect.clear_journal().await;
+    let x = s.read(&format!("vaults/{}/items/{}", ids::A, ids::X)).await;
+    assert_eq!(s.expect_data(&x)["password"], json!("pw-in-section"));
+    assert!(
+        x.warnings
+            .iter()
+            .any(|w| w.contains("2 items are titled \"db\"")),
+        "{:?}",
+        x.warnings
+    );
+    let whole = format!("GET /v1/vaults/{}/items", ids::A);
+    let lines = s.connect.journal_lines().await;
+    assert!(!lines.contains(&whole), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{whole}?filter="))),
+        "{lines:?}"
+    );
+}

@@ -81,6 +81,12 @@ impl Filter {
         }
     }
 
+    /// The lowercased value of an `eq` filter (`None` for `co`): an equality on an indexed
+    /// attribute is a lookup by this key.
+    pub fn eq_value(&self) -> Option<&str> {
+        (self.operator == Operator::Eq).then_some(self.value_lower.as_str())
+    }
+
     /// Whether `text` satisfies the operator and value.
     pub fn matches(&self, text: &str) -> bool {
         let text = text.to_lowercase();

@@ -5,8 +5,11 @@
 //! item's `Arc`. Items keep their JSON pre-serialised (full and summary form), so a GET of one item
 //! is a hash lookup and a reference-count increment, except for items with OTP fields, whose
 //! `totp` code changes with time and is computed at read time.
+//!
+//! Each vault also indexes its items by lowercased title, so the `title eq` filter that clients
+//! send to resolve a title costs a hash lookup, not a scan, however many items the vault holds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -107,8 +110,29 @@ pub struct NewVault {
 struct VaultContents {
     items: HashMap<String, Arc<StoredItem>>,
     order: BTreeMap<u64, String>,
+    /// Lowercased title → the creation sequence numbers of the items carrying it.
+    titles: HashMap<String, BTreeSet<u64>>,
     content_version: u64,
     updated_at: DateTime<Utc>,
+}
+
+impl VaultContents {
+    fn index_title(&mut self, item: &StoredItem) {
+        self.titles
+            .entry(item.item.title.to_lowercase())
+            .or_default()
+            .insert(item.seq);
+    }
+
+    fn unindex_title(&mut self, item: &StoredItem) {
+        let key = item.item.title.to_lowercase();
+        if let Some(seqs) = self.titles.get_mut(&key) {
+            seqs.remove(&item.seq);
+            if seqs.is_empty() {
+                self.titles.remove(&key);
+            }
+        }
+    }
 }
 
 /// One vault and its items.
@@ -165,6 +189,19 @@ impl VaultEntry {
             .collect()
     }
 
+    /// The items whose lowercased title is `title_lower`, oldest first: what the `title eq`
+    /// filter selects.
+    pub fn items_titled(&self, title_lower: &str) -> Vec<Arc<StoredItem>> {
+        let contents = self.contents.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(seqs) = contents.titles.get(title_lower) else {
+            return Vec::new();
+        };
+        seqs.iter()
+            .filter_map(|seq| contents.order.get(seq))
+            .filter_map(|id| contents.items.get(id).cloned())
+            .collect()
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         let contents = self.contents.read().unwrap_or_else(PoisonError::into_inner);
@@ -189,8 +226,10 @@ impl VaultEntry {
             .insert(stored.item.id.clone(), Arc::clone(&stored))
         {
             vault.order.remove(&old.seq);
+            vault.unindex_title(&old);
         }
         vault.order.insert(seq, stored.item.id.clone());
+        vault.index_title(&stored);
         vault.content_version += 1;
         vault.updated_at = now();
         stored
@@ -213,6 +252,8 @@ impl VaultEntry {
             .ok_or_else(|| ApiError::item_not_found(item_id))?;
         let item = change(&current)?;
         let stored = Arc::new(StoredItem::new(item, current.contents.clone(), current.seq));
+        vault.unindex_title(&current);
+        vault.index_title(&stored);
         vault.items.insert(item_id.to_owned(), Arc::clone(&stored));
         vault.content_version += 1;
         vault.updated_at = now();
@@ -227,6 +268,7 @@ impl VaultEntry {
             .unwrap_or_else(PoisonError::into_inner);
         let removed = vault.items.remove(item_id)?;
         vault.order.remove(&removed.seq);
+        vault.unindex_title(&removed);
         vault.content_version += 1;
         vault.updated_at = now();
         Some(removed)
@@ -312,6 +354,7 @@ impl Store {
             contents: RwLock::new(VaultContents {
                 items: HashMap::new(),
                 order: BTreeMap::new(),
+                titles: HashMap::new(),
                 content_version: 1,
                 updated_at: created_at,
             }),
@@ -419,7 +462,19 @@ mod tests {
             .map(|i| i.item().title.clone())
             .collect();
         assert_eq!(titles, ["a2", "b", "c"]);
+        // The title index follows creates, renames and deletes, case-insensitively.
+        let titled = |t: &str| -> Vec<String> {
+            vault
+                .items_titled(t)
+                .iter()
+                .map(|i| i.item().id.clone())
+                .collect()
+        };
+        assert!(titled("a").is_empty());
+        assert_eq!(titled("a2"), [ids[0].clone()]);
+        assert_eq!(titled("b"), [ids[1].clone()]);
         assert!(vault.remove(&ids[1]).is_some());
+        assert!(titled("b").is_empty());
         assert_eq!(vault.len(), 2);
         assert_eq!(vault.to_vault().content_version, 6);
         assert!(store.vault_by_name("V").is_some());

@@ -1,7 +1,9 @@
 //! The load generator: a fixed number of workers sending one kind of request back to back over
 //! keep-alive HTTP for a fixed time, recording each request's latency.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,9 @@ pub enum Op {
     Read(String),
     /// `LIST /v1/<path>` (sent as `GET ?list=true`).
     List(String),
-    /// `POST /v1/<path>` with `body`; the `ID` each answer carries is queued for [`Op::Delete`].
+    /// `POST /v1/<path>` with `body`, its `title` suffixed with a counter (` 17`) so that created
+    /// items carry distinct titles, as in real vaults; the `ID` each answer carries is queued for
+    /// [`Op::Delete`].
     Create(String, Value),
     /// `PUT /v1/<path>` with `body`.
     Update(String, Value),
@@ -65,6 +69,8 @@ pub struct Load {
     token: String,
     /// Ids of items created by [`Op::Create`], consumed by [`Op::Delete`].
     created: Arc<Mutex<VecDeque<String>>>,
+    /// The suffix of the next created item's title.
+    serial: Arc<AtomicU64>,
 }
 
 /// How long one request may take before it counts as failed.
@@ -84,6 +90,7 @@ impl Load {
             addr: addr.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             created: Arc::default(),
+            serial: Arc::default(),
         })
     }
 
@@ -100,9 +107,15 @@ impl Load {
         let (method, path, body) = match op {
             Op::Read(path) => (Method::GET, path.clone(), None),
             Op::List(path) => (Method::GET, format!("{path}?list=true"), None),
-            Op::Create(path, body) => (Method::POST, path.clone(), Some(body)),
-            Op::Update(path, body) => (Method::PUT, path.clone(), Some(body)),
-            Op::Patch(path, body) => (Method::PATCH, path.clone(), Some(body)),
+            Op::Create(path, body) => {
+                let mut body = body.clone();
+                let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+                let title = body["title"].as_str().unwrap_or_default().to_owned();
+                body["title"] = Value::String(format!("{title} {serial}"));
+                (Method::POST, path.clone(), Some(Cow::Owned(body)))
+            }
+            Op::Update(path, body) => (Method::PUT, path.clone(), Some(Cow::Borrowed(body))),
+            Op::Patch(path, body) => (Method::PATCH, path.clone(), Some(Cow::Borrowed(body))),
             Op::Delete(prefix) => {
                 let id = self
                     .created
@@ -152,6 +165,16 @@ impl Load {
                 .push_back(id.to_owned());
         }
         Ok(())
+    }
+
+    /// Deletes, `concurrency` at a time and unmeasured, every item [`Op::Create`] made and no
+    /// delete removed, so the next mount starts from the vault state this one started from;
+    /// how many deletes failed.
+    pub async fn remove_created(&self, prefix: &str, concurrency: usize) -> u64 {
+        let op = Op::Delete(prefix.to_owned());
+        // Every request takes one id off the queue, so this ends well before the bound.
+        let bound = Duration::from_secs(600);
+        self.run(&op, concurrency, bound).await.failed
     }
 
     /// `op` exactly `n` times one after the other (the Connect-requests-per-operation sample);

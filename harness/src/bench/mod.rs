@@ -153,8 +153,18 @@ fn item_body(title: &str) -> Value {
 }
 
 /// The engine's operations on `mount` (this engine, or another implementation of it);
-/// `update_id` is an item in vault B that update and patch rewrite.
-fn engine_targets(name: &str, mount: &str, update_id: &str, plugin: &str) -> Vec<Target> {
+/// `update_id` is an item in vault B, titled `update_title`, that update and patch rewrite
+/// (keeping its title, so every mount's target stays the only item with its title).
+///
+/// Update and patch run before create, in the vault as every mount finds it; create makes items
+/// with distinct titles, as real vaults hold; delete removes some of them, and the run removes
+/// the rest afterwards (unmeasured), so the next mount starts from the same vault.
+fn engine_targets(
+    name: &str,
+    mount: &str,
+    (update_id, update_title): (&str, &str),
+    plugin: &str,
+) -> Vec<Target> {
     let item = |id: &str| format!("{mount}/vaults/{}/items/{id}", ids::A);
     let t = |what: &str, op: Op| Target {
         label: format!("{name}: {what}"),
@@ -177,17 +187,10 @@ fn engine_targets(name: &str, mount: &str, update_id: &str, plugin: &str) -> Vec
             Op::List(format!("{mount}/vaults/{}/items", ids::A)),
         ),
         t(
-            "create",
-            Op::Create(
-                format!("{mount}/vaults/{}/items", ids::B),
-                item_body("bench item"),
-            ),
-        ),
-        t(
             "update",
             Op::Update(
                 format!("{mount}/vaults/{}/items/{update_id}", ids::B),
-                item_body("bench update"),
+                item_body(update_title),
             ),
         ),
         t(
@@ -195,6 +198,13 @@ fn engine_targets(name: &str, mount: &str, update_id: &str, plugin: &str) -> Vec
             Op::Patch(
                 format!("{mount}/vaults/{}/items/{update_id}", ids::B),
                 json!({"fields": [{"label": "username", "value": "patched"}]}),
+            ),
+        ),
+        t(
+            "create",
+            Op::Create(
+                format!("{mount}/vaults/{}/items", ids::B),
+                item_body("bench item"),
             ),
         ),
         t(
@@ -362,10 +372,11 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
             .map(|(name, _)| (name.clone(), name.clone(), name.clone())),
     );
     for (name, mount, plugin_name) in &mounts {
+        let title = format!("bench update target {name}");
         let created = client
             .write(
                 &format!("{mount}/vaults/{}/items", ids::B),
-                &item_body(&format!("bench update target {name}")),
+                &item_body(&title),
             )
             .await
             .map_err(|e| BenchError::Setup(e.to_string()))?;
@@ -375,7 +386,7 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
             .and_then(|d| d["ID"].as_str().or_else(|| d["id"].as_str()))
             .map(str::to_owned)
             .ok_or_else(|| setup_error(&format!("creating an item through {mount}/"), &created))?;
-        let mut more = engine_targets(name, mount, &id, plugin_name);
+        let mut more = engine_targets(name, mount, (&id, &title), plugin_name);
         if name == "op" {
             more.insert(
                 3,
@@ -439,6 +450,18 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
                 String::new()
             }
         );
+        if let Op::Delete(prefix) = &target.op {
+            let left = load.created();
+            let failed = load.remove_created(prefix, options.concurrency).await;
+            println!(
+                "         removed the {left} items the create run left{}",
+                if failed > 0 {
+                    format!(" ({failed} deletes failed)")
+                } else {
+                    String::new()
+                }
+            );
+        }
         rows.push(Row {
             label: target.label.clone(),
             load: result,

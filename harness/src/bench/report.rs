@@ -205,8 +205,12 @@ impl Results {
              - A read by id is canonicalised to the vault's and item's names, and the server then \
              routes the request again to that path; the null plugin's `alias/` read is re-routed \
              the same way, so its row is the ceiling for reads by id.\n\
-             - Writes (create, update, patch, delete) go to the mock, whose items live in memory; \
-             delete removes the items the create run made and stops early when none are left.\n\
+             - Writes (create, update, patch, delete) go to the mock, whose items live in memory. \
+             Update and patch rewrite one item (its title kept) and run before create; create gives \
+             each item its own title (`bench item 17`), as real vaults hold; delete removes the items \
+             the create run made and stops early when none are left. After delete, every item the \
+             create run left is removed (unmeasured, concurrently), so each mount (`op`, `dist`, the \
+             others) starts from the same vault state.\n\
              - `item_cache_ttl` is set on a second mount of the same engine (`op-cached/`), so its \
              reads of the same item mostly never reach Connect.\n",
         );

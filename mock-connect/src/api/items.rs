@@ -32,7 +32,15 @@ pub async fn list(
             .require_attribute(&["title", "tag", "tags"])
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
-    let items = vault.items();
+    // A title equality is answered from the vault's title index (the same rows, in the same
+    // order, as the scan below would select).
+    let items = match filter.as_ref() {
+        Some(f) if f.attribute == "title" => match f.eq_value() {
+            Some(title) => vault.items_titled(title),
+            None => vault.items(),
+        },
+        _ => vault.items(),
+    };
     let rows = items.iter().filter(|stored| match &filter {
         None => true,
         Some(f) if f.attribute == "title" => f.matches(&stored.item().title),
