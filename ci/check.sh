@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# fmt, clippy (warnings are errors), the README's test command on processes, the engine suites
-# again on containers, then checks that nothing of this run is left behind. Exits non-zero on any
+# fmt, clippy (warnings are errors), the README's test command on processes, the criterion
+# benches in quick mode, the engine suites again on containers, then checks that nothing of this run is left behind. Exits non-zero on any
 # failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace   (the README's test command; engine suites on processes)"
 cargo test --workspace
+
+# The criterion benches in quick mode, built like the tests (dev profile, plugins included): this
+# proves they still run; their figures come from `harness criterion` (release) and are not kept.
+step "HARNESS_BENCH_PROFILE=dev cargo bench --workspace --profile dev --bench '*' -- --quick"
+started=$(date +%s)
+HARNESS_BENCH_PROFILE=dev cargo bench --workspace --profile dev --bench '*' -- --quick
+echo "criterion benches (quick): $(( $(date +%s) - started ))s"
 
 # Only the suites that depend on the backend run twice. `--workspace` (not `-p harness`) keeps
 # the workspace's feature resolution, so the test binaries built above are reused as they are.

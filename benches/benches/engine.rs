@@ -34,7 +34,7 @@ impl Stack {
             connect: Some(ConnectSeed::Fixture(scenario::fixture())),
             connect_token: "bench-connect-token".into(),
             engine: EngineSetup::Mounted,
-            profile: Profile::Release,
+            profile: Profile::for_benches(),
             log_level: "warn".into(),
             ..StackOptions::default()
         })

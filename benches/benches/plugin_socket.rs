@@ -109,7 +109,7 @@ fn null_plugin() -> PathBuf {
     plugin::build(
         "vault-plugin-sdk",
         BuildTarget::Example("null-plugin"),
-        Profile::Release,
+        Profile::for_benches(),
     )
     .expect("building the null plugin")
 }

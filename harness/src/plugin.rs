@@ -33,6 +33,22 @@ pub enum Profile {
     Release,
 }
 
+impl Profile {
+    /// Set to `dev` to make the criterion benches build their plugins with the dev profile:
+    /// CI runs the benches in quick mode only to prove they still work, and reuses the test
+    /// build instead of compiling everything again optimised.
+    pub const BENCH_ENV: &'static str = "HARNESS_BENCH_PROFILE";
+
+    /// The profile the criterion benches build plugins with: release, unless
+    /// [`Profile::BENCH_ENV`] says `dev`.
+    pub fn for_benches() -> Profile {
+        match std::env::var(Self::BENCH_ENV).as_deref() {
+            Ok("dev") => Profile::Dev,
+            _ => Profile::Release,
+        }
+    }
+}
+
 /// How the executable is linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Linkage {
