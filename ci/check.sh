@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fmt, clippy (warnings are errors), the README's test command on processes, the criterion
-# benches in quick mode, the engine suites again on containers, then checks that nothing of this run is left behind. Exits non-zero on any
+# benches in quick mode, the engine suites again on containers, then checks that nothing of this
+# run is left behind. Exits non-zero on any
 # failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
