@@ -56,20 +56,25 @@ async fn assert_refused(s: &Scenario, client: &VaultClient, rel: &str) {
     assert!(!body.contains("pw-in-section"), "{rel} leaked X: {body}");
 }
 
+/// A token whose policy (`policy`) reads and lists vault Shared's items but denies `db`: the
+/// issue's example of a deny written on a title.
+async fn deny_db_client(s: &Scenario, policy: &str) -> VaultClient {
+    let m = &s.mount;
+    s.token_with_policy(
+        policy,
+        &format!(
+            "path \"{m}/vaults/Shared/items/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
+             path \"{m}/vaults/Shared/items/db\" {{ capabilities = [\"deny\"] }}"
+        ),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_deny_on_an_item_title_holds_for_every_spelling() {
     let s = Scenario::new().await;
-    let m = &s.mount;
     // The issue's example: everything in the vault but one item, named.
-    let client = s
-        .token_with_policy(
-            "deny-db",
-            &format!(
-                "path \"{m}/vaults/Shared/items/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
-                 path \"{m}/vaults/Shared/items/db\" {{ capabilities = [\"deny\"] }}"
-            ),
-        )
-        .await;
+    let client = deny_db_client(&s, "deny-db").await;
     for path in spellings_of_x() {
         let (status, body) = read_as(&s, &client, &path).await;
         assert_eq!(status, 403, "{path}: {body}");
@@ -367,16 +372,7 @@ async fn in_a_vault_too_large_to_list_ids_keep_their_canonical_paths() {
     let too_large = s.list(&format!("vaults/{}/items", ids::A)).await;
     s.expect_error(&too_large, 502, &["larger than the limit"]);
 
-    let m = &s.mount;
-    let client = s
-        .token_with_policy(
-            "deny-db-large",
-            &format!(
-                "path \"{m}/vaults/Shared/items/*\" {{ capabilities = [\"read\", \"list\"] }}\n\
-                 path \"{m}/vaults/Shared/items/db\" {{ capabilities = [\"deny\"] }}"
-            ),
-        )
-        .await;
+    let client = deny_db_client(&s, "deny-db-large").await;
     // Every spelling of X (the oldest `db`) is still the denied name…
     for path in spellings_of_x() {
         let (status, body) = read_as(&s, &client, &path).await;
