@@ -166,7 +166,8 @@ fn cargo_build(
     if linkage == Linkage::Static {
         // Added to whatever the caller set, never replacing it.
         let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-        flags.push_str(" -C target-feature=+crt-static");
+        // The same linkage as ci/release.sh: static glibc, non-PIE (see the script for why).
+        flags.push_str(" -C target-feature=+crt-static -C relocation-model=static");
         command
             .env("RUSTFLAGS", flags.trim_start())
             .args(["--target", STATIC_TARGET]);
