@@ -225,6 +225,17 @@ impl Listing {
         } else {
             group.chosen = oldest_index(&group.members, |member| member.created);
         }
+        self.shrink_if_sparse();
+    }
+
+    /// Gives memory back once most of the objects are gone (a bulk delete): a `HashMap` never
+    /// shrinks by itself, so a vault that once held 20,000 items would keep their tables.
+    fn shrink_if_sparse(&mut self) {
+        const SMALL: usize = 1_024;
+        if self.by_id.capacity() > SMALL && self.by_id.len() * 4 < self.by_id.capacity() {
+            self.by_id.shrink_to(self.by_id.len() * 2);
+            self.groups.shrink_to(self.groups.len() * 2);
+        }
     }
 
     /// Takes what a write through this engine did into account: `id` now carries `now` (absent
@@ -753,6 +764,29 @@ mod tests {
         assert_eq!(pinned.resolution, None);
         assert!(listing.resolution("item", "a/b").is_none());
         assert!(listing.resolution("item", E).is_none());
+    }
+
+    #[test]
+    fn a_bulk_delete_gives_the_tables_back() {
+        let id = |n: usize| format!("{n:0>26}");
+        let mut listing =
+            Listing::new((0..5_000).map(|n| entry(&id(n), &format!("item {n}"), 2020)));
+        let full = listing.by_id.capacity();
+        for n in 10..5_000 {
+            listing.apply(&id(n), None);
+        }
+        assert_eq!(listing.len(), 10);
+        assert!(
+            listing.by_id.capacity() * 8 < full && listing.groups.capacity() * 8 < full,
+            "{} / {} of {full}",
+            listing.by_id.capacity(),
+            listing.groups.capacity()
+        );
+        // What is left still answers.
+        assert_eq!(
+            listing.canonical(Spelling::Id(&id(3))).as_deref(),
+            Some("item 3")
+        );
     }
 
     #[test]
