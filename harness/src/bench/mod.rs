@@ -99,7 +99,9 @@ pub struct PluginFacts {
     pub size_bytes: u64,
     /// Median spawn → handshake line.
     pub startup: Option<Duration>,
-    /// `VmRSS` after its load runs, KiB.
+    /// `VmRSS` right after its last read target (before any write), KiB.
+    pub rss_reads_kib: u64,
+    /// `VmRSS` after all its load runs, KiB.
     pub rss_kib: u64,
     /// `VmHWM` (peak RSS), KiB.
     pub peak_kib: u64,
@@ -409,6 +411,9 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
     let server = stack.bao.pid();
     let mock = connect.pid();
     let mut rows = Vec::with_capacity(targets.len());
+    // Each plugin's VmRSS (KiB) right after its last read target, before any write.
+    let mut rss_after_reads: std::collections::HashMap<String, u64> =
+        std::collections::HashMap::new();
     let total = targets.len();
     for (i, target) in targets.iter().enumerate() {
         progress(&format!("  [{:>2}/{total}] {:<36} ", i + 1, target.label));
@@ -450,6 +455,11 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
                 String::new()
             }
         );
+        if let (Op::Read(_) | Op::List(_), Some(name), Some(pid)) =
+            (&target.op, &target.plugin, plugin)
+        {
+            rss_after_reads.insert(name.clone(), measure::memory_kib(pid).0);
+        }
         if let Op::Delete(prefix) = &target.op {
             let left = load.created();
             let failed = load.remove_created(prefix, options.concurrency).await;
@@ -489,6 +499,7 @@ pub async fn run(options: &BenchOptions) -> Result<PathBuf, BenchError> {
             name: name.clone(),
             size_bytes: std::fs::metadata(binary).map_or(0, |m| m.len()),
             startup: startup.ok(),
+            rss_reads_kib: rss_after_reads.get(name).copied().unwrap_or(0),
             rss_kib,
             peak_kib,
         });

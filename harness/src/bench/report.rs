@@ -181,8 +181,8 @@ impl Results {
             "\n![requests per second]({throughput_svg})\n\n![CPU per request]({cpu_svg})\n"
         );
         md.push_str("## Plugins\n\n");
-        md.push_str("| plugin | binary size | start-up (spawn → handshake, median) | RSS after its runs | peak RSS |\n");
-        md.push_str("|---|---:|---:|---:|---:|\n");
+        md.push_str("| plugin | binary size | start-up (spawn → handshake, median) | RSS after its reads | RSS after its writes | peak RSS |\n");
+        md.push_str("|---|---:|---:|---:|---:|---:|\n");
         for p in &self.plugins {
             let _ = writeln!(md, "{}", plugin_row(p));
         }
@@ -220,11 +220,12 @@ impl Results {
 
 fn plugin_row(p: &PluginFacts) -> String {
     format!(
-        "| {} | {:.1} MB | {} | {:.1} MB | {:.1} MB |",
+        "| {} | {:.1} MB | {} | {:.1} MB | {:.1} MB | {:.1} MB |",
         p.name,
         p.size_bytes as f64 / 1e6,
         p.startup
             .map_or_else(|| "—".to_owned(), |d| format!("{} ms", ms(d))),
+        p.rss_reads_kib as f64 / 1024.0,
         p.rss_kib as f64 / 1024.0,
         p.peak_kib as f64 / 1024.0,
     )
