@@ -41,15 +41,11 @@ pub struct Client {
 struct Inner {
     /// Shared by every clone and every [`Client::with_timeout`]/[`Client::with_retry`] variant.
     http: reqwest::Client,
-    /// Normalised base URL without a trailing slash, e.g. `https://c.example:8443/prefix`.
-    base: String,
-    /// The same, parsed once: each request's URL is a clone with its path set, so no request
-    /// parses the scheme and host again.
-    base_url: url::Url,
+    /// The checked base URL, e.g. `https://c.example:8443/prefix`, parsed once: each request's
+    /// URL is a clone with its path set, so no request parses the scheme and host again.
+    base: BaseUrl,
     /// The base URL's path without its trailing slash (`/prefix`, or empty).
     path_prefix: String,
-    /// Scheme, host and port, for error messages.
-    host: String,
     /// `Bearer <token>`, marked sensitive so it is never printed.
     authorization: HeaderValue,
     /// The token, only to redact it from what this client logs.
@@ -63,7 +59,7 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.inner.base)
+            .field("base", &self.inner.base.as_str())
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
             .field("max_response_size", &self.inner.max_response_size)
@@ -91,9 +87,9 @@ impl Client {
     /// Builds a client; fails with [`ConnectError::InvalidConfig`] on a bad URL, an empty token,
     /// a zero timeout, an invalid User-Agent or an unusable CA certificate.
     pub fn new(config: ClientConfig) -> Result<Self, ConnectError> {
-        let (url, base, host) = normalize_base_url(&config.base_url)?;
-        let base_url = url.url().clone();
-        let path_prefix = base_url.path().trim_end_matches('/').to_owned();
+        let base = BaseUrl::parse(&config.base_url)
+            .map_err(|err| ConnectError::InvalidConfig(err.to_string()))?;
+        let path_prefix = base.url().path().trim_end_matches('/').to_owned();
         if config.token.is_empty() {
             return Err(ConnectError::InvalidConfig("the token is empty".into()));
         }
@@ -113,7 +109,7 @@ impl Client {
             ConnectError::InvalidConfig(format!("invalid User-Agent {:?}", config.user_agent))
         })?;
 
-        let loopback = url.is_loopback();
+        let loopback = base.is_loopback();
         let builder = || {
             let builder = reqwest::Client::builder()
                 .user_agent(user_agent.clone())
@@ -169,9 +165,7 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base,
-                base_url,
                 path_prefix,
-                host,
                 authorization,
                 token: config.token.clone(),
                 retry: config.retry,
@@ -203,7 +197,7 @@ impl Client {
 
     /// The normalised base URL (no trailing slash).
     pub fn base_url(&self) -> &str {
-        &self.inner.base
+        self.inner.base.as_str()
     }
 
     // ----- vaults -------------------------------------------------------------------------
@@ -447,7 +441,7 @@ impl Client {
             }
         }
         // The path is already percent-encoded; `set_path` keeps `%XX` as it is.
-        let mut url = self.inner.base_url.clone();
+        let mut url = self.inner.base.url().clone();
         url.set_path(&path);
         Ok(url)
     }
@@ -548,7 +542,7 @@ impl Client {
                 Ok(body) => Ok(body),
                 Err(BodyError::TooLarge) => Err(Failure {
                     error: ConnectError::ResponseTooLarge {
-                        host: self.inner.host.clone(),
+                        host: self.inner.base.origin().to_owned(),
                         limit,
                     },
                     // The same request would get the same answer.
@@ -585,12 +579,12 @@ impl Client {
         let maybe_applied = !err.is_connect();
         let error = if err.is_timeout() {
             ConnectError::Timeout {
-                host: self.inner.host.clone(),
+                host: self.inner.base.origin().to_owned(),
                 timeout: self.inner.timeout,
             }
         } else {
             ConnectError::Unreachable {
-                host: self.inner.host.clone(),
+                host: self.inner.base.origin().to_owned(),
                 reason: describe(&err),
             }
         };
@@ -629,15 +623,6 @@ async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<B
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-/// Checks and normalises the base URL through [`BaseUrl`]. Returns (parsed URL, base, host
-/// for messages).
-fn normalize_base_url(raw: &str) -> Result<(BaseUrl, String, String), ConnectError> {
-    let url = BaseUrl::parse(raw).map_err(|err| ConnectError::InvalidConfig(err.to_string()))?;
-    let base = url.as_str().to_owned();
-    let host = url.origin().to_owned();
-    Ok((url, base, host))
 }
 
 fn filter_query(filter: Option<&Filter>) -> Vec<(&'static str, &str)> {

@@ -187,7 +187,7 @@ fn loopback_hosts_are_recognised_for_the_proxy_bypass() {
         ("http://10.0.0.1", false),
         ("http://localhost.example.com", false),
     ] {
-        let (url, _, _) = normalize_base_url(raw).unwrap();
+        let url = BaseUrl::parse(raw).unwrap();
         assert_eq!(url.is_loopback(), loopback, "{raw}");
     }
 }
